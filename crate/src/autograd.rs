@@ -1,0 +1,205 @@
+//! Reverse-mode autograd over the graph that ops record (as in candle's `backprop.rs`):
+//! sort the nodes topologically from the loss, then walk them in reverse, one short match arm
+//! per `Op`, each citing its formula. Gradients of a node used twice are summed with `add`.
+//! Gradient tensors are leaves: there are no gradients of gradients.
+
+use std::collections::HashMap;
+
+use crate::backend::{cpu, MatmulDims};
+use crate::error::{Error, Result};
+use crate::tensor::{numel, run_kernel, Op, Storage, Tensor};
+
+/// Gradients by tensor id.
+pub struct Grads(HashMap<usize, Tensor>);
+
+impl Grads {
+    pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
+        self.0.get(&t.id())
+    }
+
+    fn accumulate(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
+        if !t.requires_grad() {
+            return Ok(());
+        }
+        let sum = match self.0.remove(&t.id()) {
+            Some(prev) => prev.add(&g)?,
+            None => g,
+        };
+        self.0.insert(t.id(), sum);
+        Ok(())
+    }
+}
+
+/// Nodes reachable from `root` that need a gradient, parents after children (root last).
+fn topo_order(root: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    // Iterative DFS: deep graphs would overflow a recursive one in the browser's small stack.
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !t.requires_grad() || !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        for input in inputs(t.op()) {
+            stack.push((input.clone(), false));
+        }
+    }
+    order
+}
+
+fn inputs(op: &Op) -> Vec<&Tensor> {
+    match op {
+        Op::Leaf => vec![],
+        Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::GatherRows(x, _) => vec![x],
+        Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
+        Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
+        Op::Attention { qkv, .. } => vec![qkv],
+        Op::CrossEntropy { logits, .. } => vec![logits],
+    }
+}
+
+/// d(loss)/d(every tensor that requires a gradient). `loss` must hold one value.
+pub fn backward(loss: &Tensor) -> Result<Grads> {
+    if loss.numel() != 1 {
+        return Err(Error::msg(format!("backward: loss must be a scalar, got {:?}", loss.shape())));
+    }
+    let mut grads = Grads(HashMap::new());
+    grads.0.insert(loss.id(), Tensor::from_vec(loss.device(), &[1], vec![1.0], false)?);
+    for t in topo_order(loss).iter().rev() {
+        let Some(g) = grads.0.get(&t.id()).cloned() else { continue };
+        backward_op(t, &g, &mut grads)?;
+    }
+    Ok(grads)
+}
+
+/// A new leaf on `like`'s device holding `storage` with `shape`.
+fn leaf(like: &Tensor, shape: &[usize], storage: Storage) -> Tensor {
+    Tensor::from_storage(like.device(), shape, storage)
+}
+
+fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
+    let dev = t.device();
+    match t.op() {
+        Op::Leaf => {}
+        Op::Reshape(x) => grads.accumulate(x, Tensor::from_shared(g, x.shape()))?,
+        // y = a + b: da = db = dy
+        Op::Add(a, b) => {
+            grads.accumulate(a, g.clone())?;
+            grads.accumulate(b, g.clone())?;
+        }
+        // y = a·b: da = dy·b, db = dy·a
+        Op::Mul(a, b) => {
+            grads.accumulate(a, detached(g).mul(&detached(b))?)?;
+            grads.accumulate(b, detached(g).mul(&detached(a))?)?;
+        }
+        // y = s·x: dx = s·dy
+        Op::Scale(x, s) => grads.accumulate(x, detached(g).scale(*s))?,
+        // y = x + bias: dx = dy, dbias = Σ_rows dy
+        Op::AddBias(x, bias) => {
+            grads.accumulate(x, g.clone())?;
+            let (rows, cols) = (g.numel() / bias.numel(), bias.numel());
+            let [db] = run_kernel(dev, [&*g.storage()], [cols], |[d], [o]| cpu::sum_rows(d, o), |gpu, [d], [o]| gpu.sum_rows(d, o, rows, cols));
+            grads.accumulate(bias, leaf(bias, bias.shape(), db))?;
+        }
+        // out = A·B: dA = dOut·Bᵀ, dB = Aᵀ·dOut (summed over the batch when B is shared)
+        Op::Matmul(a, b) => {
+            let (k, n) = (*a.shape().last().unwrap(), *t.shape().last().unwrap());
+            let shared = b.shape().len() == 2;
+            let batch = if shared { 1 } else { b.shape()[0] };
+            let m = a.numel() / k / batch;
+            if a.requires_grad() {
+                let d = MatmulDims { batch, m, k: n, n: k, a_trans: false, b_trans: true, a_batch_stride: m * n, b_batch_stride: if shared { 0 } else { k * n } };
+                let [da] = run_kernel(dev, [&*g.storage(), &*b.storage()], [a.numel()], |[x, y], [o]| cpu::matmul(x, y, o, &d), |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d));
+                grads.accumulate(a, leaf(a, a.shape(), da))?;
+            }
+            if b.requires_grad() {
+                let d = if shared {
+                    MatmulDims { batch: 1, m: k, k: batch * m, n, a_trans: true, b_trans: false, a_batch_stride: 0, b_batch_stride: 0 }
+                } else {
+                    MatmulDims { batch, m: k, k: m, n, a_trans: true, b_trans: false, a_batch_stride: m * k, b_batch_stride: m * n }
+                };
+                let [db] = run_kernel(dev, [&*a.storage(), &*g.storage()], [b.numel()], |[x, y], [o]| cpu::matmul(x, y, o, &d), |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d));
+                grads.accumulate(b, leaf(b, b.shape(), db))?;
+            }
+        }
+        Op::Gelu(x) => {
+            let n = x.numel();
+            let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::gelu_backward(x, d, o), |gpu, [x, d], [o]| gpu.gelu_backward(x, d, o, n));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
+        Op::Relu(x) => {
+            let n = x.numel();
+            let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::relu_backward(x, d, o), |gpu, [x, d], [o]| gpu.relu_backward(x, d, o, n));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
+        Op::LayerNorm { x, gamma, beta, mean, rstd } => {
+            let c = gamma.numel();
+            let rows = x.numel() / c;
+            let [dx, dgamma, dbeta] = run_kernel(
+                dev,
+                [&*g.storage(), &*x.storage(), &*gamma.storage(), mean, rstd],
+                [x.numel(), c, c],
+                |[dy, x, ga, m, r], [dx, dg, db]| cpu::layernorm_backward(dy, x, ga, m, r, dx, dg, db),
+                |gpu, [dy, x, ga, m, r], [dx, dg, db]| gpu.layernorm_backward(dy, x, ga, m, r, dx, dg, db, rows, c),
+            );
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
+            grads.accumulate(gamma, leaf(gamma, gamma.shape(), dgamma))?;
+            grads.accumulate(beta, leaf(beta, beta.shape(), dbeta))?;
+        }
+        // out[j] = table[ids[j]]: dtable[r] = Σ_{j: ids[j] = r} dout[j]
+        Op::GatherRows(table, idx) => {
+            let c = *table.shape().last().unwrap();
+            let rows = idx.rows;
+            let [dt] = run_kernel(
+                dev,
+                [&*g.storage()],
+                [rows * c],
+                |[d], [o]| {
+                    let (offsets, order) = cpu::csr_inverse(&idx.ids, rows);
+                    cpu::scatter_rows(d, &offsets, &order, o, c)
+                },
+                |gpu, [d], [o]| {
+                    let (offsets, order) = idx.csr_gpu();
+                    gpu.scatter_rows(d, offsets, order, o, rows, c)
+                },
+            );
+            grads.accumulate(table, leaf(table, table.shape(), dt))?;
+        }
+        Op::Attention { qkv, att, nh } => {
+            let &[b, tt, c3] = qkv.shape() else { unreachable!("checked in forward") };
+            let (c, nh) = (c3 / 3, *nh);
+            let [dqkv] = run_kernel(
+                dev,
+                [&*g.storage(), &*qkv.storage(), &*att.storage()],
+                [qkv.numel()],
+                |[d, q, a], [o]| cpu::attention_backward(d, q, a, o, b, tt, c, nh),
+                |gpu, [d, q, a], [o]| gpu.attention_backward(d, q, a, o, b, tt, c, nh),
+            );
+            grads.accumulate(qkv, leaf(qkv, qkv.shape(), dqkv))?;
+        }
+        // loss = mean_i CE(logits_i): dlogits = (softmax − onehot) · dloss / N
+        Op::CrossEntropy { logits, targets, probs } => {
+            let (n, v) = (logits.shape()[0], logits.shape()[1]);
+            let scale = 1.0 / n as f32;
+            let [dl] = run_kernel(
+                dev,
+                [probs, &*g.storage()],
+                [numel(logits.shape())],
+                |[p, d], [o]| cpu::cross_entropy_backward(p, &targets.ids, d, o, scale),
+                |gpu, [p, d], [o]| gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
+            );
+            grads.accumulate(logits, leaf(logits, logits.shape(), dl))?;
+        }
+    }
+    Ok(())
+}
+
+/// The same values as a leaf, so that gradient arithmetic does not extend the graph.
+fn detached(t: &Tensor) -> Tensor {
+    Tensor::from_shared(t, t.shape())
+}

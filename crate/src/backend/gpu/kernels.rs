@@ -1,0 +1,334 @@
+//! The kernel list of `notes/kernels.md` on the GPU: one method per kernel, with the CPU
+//! reference's names and argument order (inputs, then outputs, then sizes and scalars).
+//! Outputs are caller-allocated and fully overwritten.
+//!
+//! Each method checks the buffer lengths against the sizes (a short buffer would otherwise read
+//! or write out of bounds, which WebGPU clamps silently), fills the uniform struct in the order
+//! its WGSL declares it, and records one dispatch (two for layernorm_backward) with the grid the
+//! shader's header comment asks for. Nothing is submitted here.
+
+use super::shaders as s;
+use super::{Gpu, GpuBuffer, grid_1d};
+use crate::backend::{AdamParams, MatmulDims};
+
+/// Longest sequence attention_backward supports: its per-row scratch lives in workgroup memory
+/// (`MAX_T` in attention.wgsl).
+pub const ATTENTION_MAX_T: usize = 1024;
+
+fn u(x: usize) -> u32 {
+    u32::try_from(x).expect("size does not fit in u32")
+}
+
+fn f(x: f32) -> u32 {
+    x.to_bits()
+}
+
+/// Panics with the kernel and argument name when a buffer is too short.
+#[track_caller]
+fn need(kernel: &str, name: &str, buf: &GpuBuffer, len: usize) {
+    assert!(buf.len() >= len, "{kernel}: {name} has {} elements, needs {len}", buf.len());
+}
+
+/// Grid for one thread per element with `per_group` threads per workgroup.
+fn grid_threads(n: usize, per_group: usize) -> [u32; 3] {
+    grid_1d(n.div_ceil(per_group))
+}
+
+impl Gpu {
+    /// out (batch, m, n) = op(a) (m, k) · op(b) (k, n); see `MatmulDims`. Tiled 64×64 kernel.
+    pub fn matmul(&self, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, d: &MatmulDims) {
+        self.matmul_with(&s::MATMUL_TILED, 64, a, b, out, d);
+    }
+
+    /// The same product with one thread per output: the readable reference the tiled kernel is
+    /// tested against, and the baseline of the matmul benchmark.
+    pub fn matmul_naive(&self, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, d: &MatmulDims) {
+        self.matmul_with(&s::MATMUL_NAIVE, 16, a, b, out, d);
+    }
+
+    fn matmul_with(&self, k: &s::Kernel, tile: usize, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, d: &MatmulDims) {
+        let last = d.batch.saturating_sub(1);
+        need(k.entry, "a", a, last * d.a_batch_stride + d.m * d.k);
+        need(k.entry, "b", b, last * d.b_batch_stride + d.k * d.n);
+        need(k.entry, "out", out, d.batch * d.m * d.n);
+        let params = [
+            u(d.batch),
+            u(d.m),
+            u(d.k),
+            u(d.n),
+            d.a_trans as u32,
+            d.b_trans as u32,
+            u(d.a_batch_stride),
+            u(d.b_batch_stride),
+        ];
+        let groups = [u(d.n.div_ceil(tile)), u(d.m.div_ceil(tile)), u(d.batch)];
+        self.dispatch(k, &params, &[a, b, out], groups);
+    }
+
+    /// out = a + b. a, b, out: (n)
+    pub fn add(&self, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, n: usize) {
+        self.binary(&s::ADD, a, b, out, n);
+    }
+
+    /// out = a · b. a, b, out: (n)
+    pub fn mul(&self, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, n: usize) {
+        self.binary(&s::MUL, a, b, out, n);
+    }
+
+    fn binary(&self, k: &s::Kernel, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, n: usize) {
+        need(k.entry, "a", a, n);
+        need(k.entry, "b", b, n);
+        need(k.entry, "out", out, n);
+        self.dispatch(k, &[u(n)], &[a, b, out], grid_threads(n, 256));
+    }
+
+    fn unary(&self, k: &s::Kernel, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        need(k.entry, "x", x, n);
+        need(k.entry, "y", y, n);
+        self.dispatch(k, &[u(n)], &[x, y], grid_threads(n, 256));
+    }
+
+    /// out = s · a. a, out: (n)
+    pub fn scale(&self, a: &GpuBuffer, s: f32, out: &GpuBuffer, n: usize) {
+        need("scale", "a", a, n);
+        need("scale", "out", out, n);
+        self.dispatch(&s::SCALE, &[u(n), f(s)], &[a, out], grid_threads(n, 256));
+    }
+
+    /// x: (rows, cols), bias: (cols) → out: (rows, cols), out[r,c] = x[r,c] + bias[c].
+    pub fn add_bias(&self, x: &GpuBuffer, bias: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
+        need("add_bias", "x", x, rows * cols);
+        need("add_bias", "bias", bias, cols);
+        need("add_bias", "out", out, rows * cols);
+        self.dispatch(&s::ADD_BIAS, &[u(rows), u(cols)], &[x, bias, out], grid_threads(rows * cols, 256));
+    }
+
+    /// x: (rows, cols) → out: (cols), out[c] = Σ_r x[r,c] (fixed tree of 16 row lanes).
+    pub fn sum_rows(&self, x: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
+        need("sum_rows", "x", x, rows * cols);
+        need("sum_rows", "out", out, cols);
+        self.dispatch(&s::SUM_ROWS, &[u(rows), u(cols)], &[x, out], grid_threads(cols, 16));
+    }
+
+    /// y = gelu(x) (tanh approximation). x, y: (n)
+    pub fn gelu_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        self.unary(&s::GELU_FORWARD, x, y, n);
+    }
+
+    /// dx = dy · gelu'(x). x, dy, dx: (n)
+    pub fn gelu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
+        self.binary(&s::GELU_BACKWARD, x, dy, dx, n);
+    }
+
+    /// y = max(x, 0). x, y: (n)
+    pub fn relu_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        self.unary(&s::RELU_FORWARD, x, y, n);
+    }
+
+    /// dx = x > 0 ? dy : 0. x, dy, dx: (n)
+    pub fn relu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
+        self.binary(&s::RELU_BACKWARD, x, dy, dx, n);
+    }
+
+    /// x: (rows, cols) → y: (rows, cols); also mean, rstd: (rows) for the backward pass.
+    #[allow(clippy::too_many_arguments)]
+    pub fn layernorm_forward(
+        &self,
+        x: &GpuBuffer,
+        gamma: &GpuBuffer,
+        beta: &GpuBuffer,
+        y: &GpuBuffer,
+        mean: &GpuBuffer,
+        rstd: &GpuBuffer,
+        rows: usize,
+        cols: usize,
+    ) {
+        let e = "layernorm_forward";
+        need(e, "x", x, rows * cols);
+        need(e, "gamma", gamma, cols);
+        need(e, "beta", beta, cols);
+        need(e, "y", y, rows * cols);
+        need(e, "mean", mean, rows);
+        need(e, "rstd", rstd, rows);
+        let bufs = [x, gamma, beta, y, mean, rstd];
+        self.dispatch(&s::LAYERNORM_FORWARD, &[u(rows), u(cols)], &bufs, grid_1d(rows));
+    }
+
+    /// dy: (rows, cols) → dx: (rows, cols), dgamma, dbeta: (cols) (overwritten). Two dispatches:
+    /// dx with one workgroup per row, then dgamma/dbeta with one thread per column.
+    #[allow(clippy::too_many_arguments)]
+    pub fn layernorm_backward(
+        &self,
+        dy: &GpuBuffer,
+        x: &GpuBuffer,
+        gamma: &GpuBuffer,
+        mean: &GpuBuffer,
+        rstd: &GpuBuffer,
+        dx: &GpuBuffer,
+        dgamma: &GpuBuffer,
+        dbeta: &GpuBuffer,
+        rows: usize,
+        cols: usize,
+    ) {
+        let e = "layernorm_backward";
+        need(e, "dy", dy, rows * cols);
+        need(e, "x", x, rows * cols);
+        need(e, "gamma", gamma, cols);
+        need(e, "mean", mean, rows);
+        need(e, "rstd", rstd, rows);
+        need(e, "dx", dx, rows * cols);
+        need(e, "dgamma", dgamma, cols);
+        need(e, "dbeta", dbeta, cols);
+        let bufs = [dy, x, gamma, mean, rstd, dx, dgamma, dbeta];
+        let dims = [u(rows), u(cols)];
+        self.dispatch(&s::LAYERNORM_BACKWARD_DX, &dims, &bufs, grid_1d(rows));
+        self.dispatch(&s::LAYERNORM_BACKWARD_DPARAMS, &dims, &bufs, grid_threads(cols, 64));
+    }
+
+    /// table: (R, cols), ids: (n_ids) u32 → out: (n_ids, cols), out[j] = table[ids[j]].
+    /// Every id must be < R (not checked here: the ids live on the GPU).
+    pub fn gather_rows(&self, table: &GpuBuffer, ids: &GpuBuffer, out: &GpuBuffer, n_ids: usize, cols: usize) {
+        need("gather_rows", "ids", ids, n_ids);
+        need("gather_rows", "out", out, n_ids * cols);
+        let groups = grid_threads(n_ids * cols, 64);
+        self.dispatch(&s::GATHER_ROWS, &[u(n_ids), u(cols)], &[table, ids, out], groups);
+    }
+
+    /// dy: (N, cols), offsets: (rows + 1) u32, order: (N) u32 → out: (rows, cols), the gradient
+    /// of gather_rows through the CSR inverse of its ids (`cpu::csr_inverse`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn scatter_rows(
+        &self,
+        dy: &GpuBuffer,
+        offsets: &GpuBuffer,
+        order: &GpuBuffer,
+        out: &GpuBuffer,
+        rows: usize,
+        cols: usize,
+    ) {
+        need("scatter_rows", "offsets", offsets, rows + 1);
+        need("scatter_rows", "out", out, rows * cols);
+        let groups = grid_threads(rows * cols, 64);
+        self.dispatch(&s::SCATTER_ROWS, &[u(rows), u(cols)], &[dy, offsets, order, out], groups);
+    }
+
+    /// qkv: (b, t, 3c) → out: (b, t, c), att: (b, nh, t, t). Causal softmax attention, one
+    /// workgroup per (batch, head).
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention_forward(
+        &self,
+        qkv: &GpuBuffer,
+        out: &GpuBuffer,
+        att: &GpuBuffer,
+        b: usize,
+        t: usize,
+        c: usize,
+        nh: usize,
+    ) {
+        assert!(nh > 0 && c.is_multiple_of(nh), "attention_forward: c = {c} is not a multiple of nh = {nh}");
+        need("attention_forward", "qkv", qkv, b * t * 3 * c);
+        need("attention_forward", "out", out, b * t * c);
+        need("attention_forward", "att", att, b * nh * t * t);
+        let dims = [u(b), u(t), u(c), u(nh)];
+        self.dispatch(&s::ATTENTION_FORWARD, &dims, &[qkv, out, att], grid_1d(b * nh));
+    }
+
+    /// dout: (b, t, c), qkv: (b, t, 3c), att: (b, nh, t, t) → dqkv: (b, t, 3c) (overwritten).
+    /// t ≤ `ATTENTION_MAX_T`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention_backward(
+        &self,
+        dout: &GpuBuffer,
+        qkv: &GpuBuffer,
+        att: &GpuBuffer,
+        dqkv: &GpuBuffer,
+        b: usize,
+        t: usize,
+        c: usize,
+        nh: usize,
+    ) {
+        let e = "attention_backward";
+        assert!(nh > 0 && c.is_multiple_of(nh), "{e}: c = {c} is not a multiple of nh = {nh}");
+        assert!(t <= ATTENTION_MAX_T, "{e}: t = {t} exceeds the supported {ATTENTION_MAX_T}");
+        need(e, "dout", dout, b * t * c);
+        need(e, "qkv", qkv, b * t * 3 * c);
+        need(e, "att", att, b * nh * t * t);
+        need(e, "dqkv", dqkv, b * t * 3 * c);
+        let dims = [u(b), u(t), u(c), u(nh)];
+        self.dispatch(&s::ATTENTION_BACKWARD, &dims, &[dout, qkv, att, dqkv], grid_1d(b * nh));
+    }
+
+    /// logits: (n, v), targets: (n) u32 → losses: (n), probs: (n, v), correct: (n).
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_entropy_forward(
+        &self,
+        logits: &GpuBuffer,
+        targets: &GpuBuffer,
+        losses: &GpuBuffer,
+        probs: &GpuBuffer,
+        correct: &GpuBuffer,
+        n: usize,
+        v: usize,
+    ) {
+        let e = "cross_entropy_forward";
+        need(e, "logits", logits, n * v);
+        need(e, "targets", targets, n);
+        need(e, "losses", losses, n);
+        need(e, "probs", probs, n * v);
+        need(e, "correct", correct, n);
+        let bufs = [logits, targets, losses, probs, correct];
+        self.dispatch(&s::CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
+    }
+
+    /// probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) = (probs − onehot)·dloss·scale.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_entropy_backward(
+        &self,
+        probs: &GpuBuffer,
+        targets: &GpuBuffer,
+        dloss: &GpuBuffer,
+        dlogits: &GpuBuffer,
+        n: usize,
+        v: usize,
+        scale: f32,
+    ) {
+        let e = "cross_entropy_backward";
+        need(e, "probs", probs, n * v);
+        need(e, "targets", targets, n);
+        need(e, "dloss", dloss, 1);
+        need(e, "dlogits", dlogits, n * v);
+        let bufs = [probs, targets, dloss, dlogits];
+        let groups = grid_threads(n * v, 64);
+        self.dispatch(&s::CROSS_ENTROPY_BACKWARD, &[u(n), u(v), f(scale)], &bufs, groups);
+    }
+
+    /// out[0] = scale · Σ x. x: (n). One workgroup, fixed tree.
+    pub fn sum(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize, scale: f32) {
+        need("sum", "x", x, n);
+        need("sum", "out", out, 1);
+        self.dispatch(&s::SUM, &[u(n), f(scale)], &[x, out], [1, 1, 1]);
+    }
+
+    /// out[0] = Σ x². x: (n). One workgroup, fixed tree.
+    pub fn sum_squares(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize) {
+        need("sum_squares", "x", x, n);
+        need("sum_squares", "out", out, 1);
+        self.dispatch(&s::SUM_SQUARES, &[u(n), f(1.0)], &[x, out], [1, 1, 1]);
+    }
+
+    /// AdamW step in place. param, grad, m, v: (n)
+    pub fn adamw_update(&self, param: &GpuBuffer, grad: &GpuBuffer, m: &GpuBuffer, v: &GpuBuffer, n: usize, p: &AdamParams) {
+        for (name, buf) in [("param", param), ("grad", grad), ("m", m), ("v", v)] {
+            need("adamw_update", name, buf, n);
+        }
+        let params = [u(n), f(p.lr), f(p.beta1), f(p.beta2), f(p.eps), f(p.weight_decay), f(p.bc1), f(p.bc2)];
+        self.dispatch(&s::ADAMW_UPDATE, &params, &[param, grad, m, v], grid_threads(n, 256));
+    }
+
+    /// SGD step in place: p = p − lr·(g + weight_decay·p). param, grad: (n)
+    pub fn sgd_update(&self, param: &GpuBuffer, grad: &GpuBuffer, n: usize, lr: f32, weight_decay: f32) {
+        need("sgd_update", "param", param, n);
+        need("sgd_update", "grad", grad, n);
+        self.dispatch(&s::SGD_UPDATE, &[u(n), f(lr), f(weight_decay)], &[param, grad], grid_threads(n, 256));
+    }
+}

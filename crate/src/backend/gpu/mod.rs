@@ -1,0 +1,366 @@
+//! The GPU backend: one wgpu device (WebGPU in the browser, Vulkan/Metal/DX12 natively), a pool
+//! of storage buffers, cached pipelines, and a pending command encoder that batches many kernel
+//! dispatches into one submission.
+//!
+//! How work flows (the pattern of wgpu's `repeated_compute` example):
+//! - A kernel method (`kernels.rs`) only *records* a dispatch into the pending encoder; its
+//!   uniform parameters go into a CPU-side slot of the uniform arena. Nothing reaches the GPU
+//!   until `flush`, `read` or a `write` that must be ordered after recorded work.
+//! - `flush` uploads the arena's used slots with one `queue.write_buffer`, then submits.
+//! - `read` copies any number of buffers into one pooled staging buffer, submits once, maps
+//!   once and awaits the map through a oneshot channel. It never blocks: natively it drives the
+//!   device with `poll`, in the browser the event loop does.
+//! - Buffers come from a pool (`pool.rs`); after the first training step nothing new is created
+//!   (`GpuStats::buffers_created` stays put).
+//!
+//! wgpu types are `!Send` on wasm, so everything here is single-threaded: `Rc`, `RefCell`. No
+//! `RefCell` borrow is ever held across an `.await`.
+//!
+//! Aliasing rule (WebGPU's): a kernel's output must not be one of its inputs; the optimizer
+//! updates, which work in place, take their state as read-write bindings instead.
+
+mod kernels;
+mod pipelines;
+mod pool;
+pub mod shaders;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use pipelines::{Pipelines, UNIFORM_SLOT};
+use pool::Pool;
+pub use pool::GpuBuffer;
+use shaders::Kernel;
+
+/// Bytes of the uniform arena: 4096 dispatches per submission. When a submission records more,
+/// it is flushed early and the arena starts over, so the arena never has to grow.
+const ARENA_BYTES: u64 = 4096 * UNIFORM_SLOT;
+
+/// WebGPU's limit on workgroups per dispatch dimension.
+pub(crate) const MAX_GROUPS: u32 = 65535;
+
+/// Counters for tests and the benchmark: how much the backend created and launched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuStats {
+    /// wgpu buffers created (storage, staging and the uniform arena), ever.
+    pub buffers_created: u64,
+    /// `queue.submit` calls.
+    pub submissions: u64,
+    /// Compute dispatches recorded.
+    pub dispatches: u64,
+}
+
+/// Work recorded but not yet submitted.
+#[derive(Default)]
+struct Pending {
+    encoder: Option<wgpu::CommandEncoder>,
+    /// The open compute pass; consecutive dispatches share one. Ended before a copy or a submit.
+    pass: Option<wgpu::ComputePass<'static>>,
+    /// CPU copy of this submission's uniform slots, uploaded at flush.
+    arena: Vec<u8>,
+    /// Ids of the buffers the recorded commands use: a `write` to one of them must flush first.
+    touched: HashSet<u64>,
+}
+
+impl Pending {
+    fn encoder(&mut self, device: &wgpu::Device) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
+        self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("papertoys") })
+        })
+    }
+
+    fn pass(&mut self, device: &wgpu::Device) -> &mut wgpu::ComputePass<'static> {
+        if self.pass.is_none() {
+            let encoder = self.encoder(device);
+            let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("kernels"),
+                timestamp_writes: None,
+            });
+            self.pass = Some(pass.forget_lifetime());
+        }
+        self.pass.as_mut().unwrap()
+    }
+}
+
+/// A wgpu device with its queue, buffer pool, pipeline cache and pending work.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    /// The uniform arena on the GPU: `ARENA_BYTES`, bound one 256-byte slot at a time through a
+    /// dynamic offset.
+    uniforms: wgpu::Buffer,
+    pub(crate) pool: RefCell<Pool>,
+    pipelines: RefCell<Pipelines>,
+    pending: RefCell<Pending>,
+    stats: Cell<GpuStats>,
+}
+
+impl Gpu {
+    /// Opens the first adapter wgpu offers (a CPU adapter such as Mesa's lavapipe counts) and
+    /// a device with WebGPU's default limits, plus the adapter's larger buffer sizes.
+    pub async fn new() -> Result<Rc<Gpu>, String> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                apply_limit_buckets: false,
+            })
+            .await
+            .map_err(|e| {
+                format!(
+                    "no GPU adapter found (WebGPU/Vulkan/Metal/DX12): {e}. In a browser, WebGPU \
+                     must be available (navigator.gpu); natively, install a Vulkan driver, e.g. \
+                     Debian's mesa-vulkan-drivers for the lavapipe CPU adapter"
+                )
+            })?;
+        let info = adapter.get_info();
+        let have = adapter.limits();
+        let mut limits = wgpu::Limits::default();
+        // Big activations (B·T·V logits) want more than the 128/256 MiB defaults when the
+        // adapter has it; everything else stays at the defaults every WebGPU device offers.
+        limits.max_storage_buffer_binding_size =
+            limits.max_storage_buffer_binding_size.max(have.max_storage_buffer_binding_size);
+        limits.max_buffer_size = limits.max_buffer_size.max(have.max_buffer_size);
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("papertoys"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("GPU adapter {} could not open a device: {e}", info.name))?;
+        let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("uniform arena"),
+            size: ARENA_BYTES,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let gpu = Gpu {
+            device,
+            queue,
+            info,
+            uniforms,
+            pool: RefCell::new(Pool::default()),
+            pipelines: RefCell::new(Pipelines::default()),
+            pending: RefCell::new(Pending::default()),
+            stats: Cell::new(GpuStats { buffers_created: 1, ..Default::default() }),
+        };
+        Ok(Rc::new(gpu))
+    }
+
+    /// Adapter name and backend, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) / Vulkan".
+    pub fn describe(&self) -> String {
+        format!("{} / {:?}", self.info.name, self.info.backend)
+    }
+
+    /// Whether the adapter is a CPU implementation (lavapipe, SwiftShader, WARP).
+    pub fn is_cpu_adapter(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    pub fn stats(&self) -> GpuStats {
+        self.stats.get()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut GpuStats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    /// A buffer of `len` elements; its contents are unspecified (a recycled buffer keeps its
+    /// old data). Comes from the pool when one of that size is free.
+    pub fn alloc(self: &Rc<Self>, len: usize) -> GpuBuffer {
+        // WebGPU cannot bind a zero-sized buffer, so an empty tensor still gets 4 bytes.
+        let bytes = 4 * len.max(1) as u64;
+        let found = self.pool.borrow_mut().take_storage(bytes);
+        let (id, raw) = found.unwrap_or_else(|| {
+            self.count(|s| s.buffers_created += 1);
+            let raw = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tensor"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            (self.pool.borrow_mut().new_id(), raw)
+        });
+        GpuBuffer { gpu: self.clone(), raw, id, len }
+    }
+
+    pub fn upload(self: &Rc<Self>, data: &[f32]) -> GpuBuffer {
+        let buf = self.alloc(data.len());
+        self.write(&buf, data);
+        buf
+    }
+
+    pub fn upload_u32(self: &Rc<Self>, data: &[u32]) -> GpuBuffer {
+        let buf = self.alloc(data.len());
+        self.write_u32(&buf, data);
+        buf
+    }
+
+    /// Overwrites `buf` with `data` (same length), in program order: `queue.write_buffer` runs
+    /// before any command not yet submitted, so if recorded work uses `buf` it is flushed first.
+    pub fn write(&self, buf: &GpuBuffer, data: &[f32]) {
+        self.write_bytes(buf, bytemuck::cast_slice(data), data.len());
+    }
+
+    pub fn write_u32(&self, buf: &GpuBuffer, data: &[u32]) {
+        self.write_bytes(buf, bytemuck::cast_slice(data), data.len());
+    }
+
+    fn write_bytes(&self, buf: &GpuBuffer, bytes: &[u8], len: usize) {
+        assert_eq!(len, buf.len, "write: {len} values into a buffer of {}", buf.len);
+        if bytes.is_empty() {
+            return;
+        }
+        if self.pending.borrow().touched.contains(&buf.id) {
+            self.flush();
+        }
+        self.queue.write_buffer(&buf.raw, 0, bytes);
+    }
+
+    /// Copies all of `src` into `dst` (same length), recorded into the pending encoder.
+    pub fn copy(&self, src: &GpuBuffer, dst: &GpuBuffer) {
+        assert_eq!(src.len, dst.len, "copy: lengths differ ({} vs {})", src.len, dst.len);
+        let mut p = self.pending.borrow_mut();
+        p.touched.insert(src.id);
+        p.touched.insert(dst.id);
+        p.encoder(&self.device).copy_buffer_to_buffer(&src.raw, 0, &dst.raw, 0, src.bytes());
+    }
+
+    /// Submits the pending encoder, if any.
+    pub fn flush(&self) {
+        let mut p = self.pending.borrow_mut();
+        p.pass = None; // ends the compute pass, which unlocks the encoder
+        let Some(encoder) = p.encoder.take() else { return };
+        if !p.arena.is_empty() {
+            self.queue.write_buffer(&self.uniforms, 0, &p.arena);
+        }
+        p.arena.clear();
+        p.touched.clear();
+        drop(p);
+        self.queue.submit([encoder.finish()]);
+        self.count(|s| s.submissions += 1);
+    }
+
+    /// Reads buffers back as f32 (a u32 buffer's bits can be recovered with `f32::to_bits`).
+    /// One submission and one map for all of them, through a pooled staging buffer.
+    pub async fn read(&self, bufs: &[&GpuBuffer]) -> Result<Vec<Vec<f32>>, String> {
+        let total: u64 = bufs.iter().map(|b| 4 * b.len as u64).sum();
+        if total == 0 {
+            return Ok(bufs.iter().map(|_| Vec::new()).collect());
+        }
+        // Staging sizes are rounded to a power of two so that reads of slightly different
+        // sizes share buffers.
+        let size = total.next_power_of_two().max(256);
+        let found = self.pool.borrow_mut().take_staging(size);
+        let staging = found.unwrap_or_else(|| {
+            self.count(|s| s.buffers_created += 1);
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("read staging"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+        {
+            let mut p = self.pending.borrow_mut();
+            let encoder = p.encoder(&self.device);
+            let mut offset = 0;
+            for b in bufs {
+                let bytes = 4 * b.len as u64;
+                if bytes > 0 {
+                    encoder.copy_buffer_to_buffer(&b.raw, 0, &staging, offset, bytes);
+                }
+                offset += bytes;
+            }
+        }
+        self.flush(); // submit first, then map
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.slice(..total).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| format!("GPU read: waiting for the device failed: {e}"))?;
+        rx.await
+            .map_err(|_| "GPU read: the map callback was dropped (device lost?)".to_string())?
+            .map_err(|e| format!("GPU read: mapping the staging buffer failed: {e}"))?;
+        let out = {
+            let view = staging
+                .slice(..total)
+                .get_mapped_range()
+                .map_err(|e| format!("GPU read: {e}"))?;
+            let mut offset = 0;
+            let mut out = Vec::with_capacity(bufs.len());
+            for b in bufs {
+                let bytes = 4 * b.len;
+                out.push(bytemuck::pod_collect_to_vec(&view[offset..offset + bytes]));
+                offset += bytes;
+            }
+            out
+        };
+        staging.unmap();
+        self.pool.borrow_mut().give_staging(staging);
+        Ok(out)
+    }
+
+    /// Records one dispatch of `kernel`: `params` fill its uniform struct (u32s; f32s as
+    /// `to_bits`), `bufs` bind at 1.., `groups` is the workgroup grid.
+    pub(crate) fn dispatch(&self, kernel: &Kernel, params: &[u32], bufs: &[&GpuBuffer], groups: [u32; 3]) {
+        assert_eq!(bufs.len(), kernel.storage.len(), "{}: wrong number of buffers", kernel.entry);
+        assert!(4 * params.len() as u64 <= UNIFORM_SLOT, "{}: uniform struct too big", kernel.entry);
+        assert!(
+            groups.iter().all(|&g| g <= MAX_GROUPS),
+            "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension",
+            kernel.entry
+        );
+        if groups.contains(&0) {
+            return; // empty tensors: nothing to compute
+        }
+        let pipeline = self.pipelines.borrow_mut().get(&self.device, kernel);
+        let bind_group =
+            self.pipelines.borrow_mut().bind_group(&self.device, kernel, &pipeline, &self.uniforms, bufs);
+        if self.pending.borrow().arena.len() as u64 + UNIFORM_SLOT > ARENA_BYTES {
+            self.flush();
+        }
+        let mut p = self.pending.borrow_mut();
+        let offset = p.arena.len();
+        p.arena.extend_from_slice(bytemuck::cast_slice(params));
+        p.arena.resize(offset + UNIFORM_SLOT as usize, 0);
+        for b in bufs {
+            p.touched.insert(b.id);
+        }
+        let pass = p.pass(&self.device);
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, &bind_group, &[offset as u32]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        drop(p);
+        self.count(|s| s.dispatches += 1);
+    }
+}
+
+/// The grid for `groups` workgroups along one axis: (min(g, 65535), ceil(g / 65535), 1). Shaders
+/// recover the linear workgroup index as wg.x + wg.y·num_workgroups.x and skip the overshoot.
+pub(crate) fn grid_1d(groups: usize) -> [u32; 3] {
+    let g = groups as u64;
+    let max = MAX_GROUPS as u64;
+    [g.min(max) as u32, g.div_ceil(max) as u32, 1]
+}
+
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        // Work recorded but never flushed would be silently lost; submit it.
+        self.flush();
+    }
+}

@@ -1,0 +1,87 @@
+//! The shader table of contents: every WGSL file in `shaders/`, included at compile time, and
+//! every compute entry point the GPU backend dispatches, with its binding layout.
+//!
+//! Binding convention shared by all files: `@group(0) @binding(0)` is a uniform struct of 4-byte
+//! sizes and scalars; storage buffers follow at bindings 1, 2, … in the Rust method's argument
+//! order, inputs `read`, outputs `read_write`. The layouts below must match the WGSL
+//! declarations; a mismatch is a wgpu validation error naming the entry point.
+
+/// Tiled batched matmul (and the naive reference variant).
+pub const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
+/// add, mul, scale, add_bias, GELU and ReLU.
+pub const ELEMENTWISE: &str = include_str!("../../../../shaders/elementwise.wgsl");
+/// sum, sum_squares, sum_rows.
+pub const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
+/// AdamW and SGD updates.
+pub const OPTIM: &str = include_str!("../../../../shaders/optim.wgsl");
+/// Layer normalisation, forward and backward.
+pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
+/// Fused causal softmax attention, forward and backward.
+pub const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
+/// Softmax cross-entropy, forward and backward.
+pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
+/// gather_rows (embedding lookup) and scatter_rows (its gradient).
+pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
+
+/// How an entry point uses one storage binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    ReadWrite,
+}
+
+use Access::{Read as R, ReadWrite as W};
+
+/// One compute entry point: the file it lives in and its storage bindings 1.. in order.
+/// Pipelines and layouts are cached by `entry`, so entry names are unique across files.
+#[derive(Debug)]
+pub struct Kernel {
+    pub file: &'static str,
+    pub source: &'static str,
+    pub entry: &'static str,
+    pub storage: &'static [Access],
+}
+
+const fn k(file: &'static str, source: &'static str, entry: &'static str, storage: &'static [Access]) -> Kernel {
+    Kernel { file, source, entry, storage }
+}
+
+pub const MATMUL_TILED: Kernel = k("matmul.wgsl", MATMUL, "matmul", &[R, R, W]);
+pub const MATMUL_NAIVE: Kernel = k("matmul.wgsl", MATMUL, "matmul_naive", &[R, R, W]);
+
+pub const ADD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add", &[R, R, W]);
+pub const MUL: Kernel = k("elementwise.wgsl", ELEMENTWISE, "mul", &[R, R, W]);
+pub const SCALE: Kernel = k("elementwise.wgsl", ELEMENTWISE, "scale", &[R, W]);
+pub const ADD_BIAS: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add_bias", &[R, R, W]);
+pub const GELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_forward", &[R, W]);
+pub const GELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_backward", &[R, R, W]);
+pub const RELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_forward", &[R, W]);
+pub const RELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_backward", &[R, R, W]);
+
+pub const SUM: Kernel = k("reduce.wgsl", REDUCE, "sum", &[R, W]);
+pub const SUM_SQUARES: Kernel = k("reduce.wgsl", REDUCE, "sum_squares", &[R, W]);
+pub const SUM_ROWS: Kernel = k("reduce.wgsl", REDUCE, "sum_rows", &[R, W]);
+
+pub const ADAMW_UPDATE: Kernel = k("optim.wgsl", OPTIM, "adamw_update", &[W, R, W, W]);
+pub const SGD_UPDATE: Kernel = k("optim.wgsl", OPTIM, "sgd_update", &[W, R]);
+
+pub const LAYERNORM_FORWARD: Kernel =
+    k("layernorm.wgsl", LAYERNORM, "layernorm_forward", &[R, R, R, W, W, W]);
+/// Both backward entry points declare the same eight bindings: dy, x, gamma, mean, rstd, dx,
+/// dgamma, dbeta.
+pub const LAYERNORM_BACKWARD_DX: Kernel =
+    k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dx", &[R, R, R, R, R, W, W, W]);
+pub const LAYERNORM_BACKWARD_DPARAMS: Kernel =
+    k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dparams", &[R, R, R, R, R, W, W, W]);
+
+pub const ATTENTION_FORWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_forward", &[R, W, W]);
+pub const ATTENTION_BACKWARD: Kernel =
+    k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W]);
+
+pub const CROSS_ENTROPY_FORWARD: Kernel =
+    k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
+pub const CROSS_ENTROPY_BACKWARD: Kernel =
+    k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
+
+pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
+pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);

@@ -1,0 +1,35 @@
+//! Compute backends. `cpu` is the reference (ndarray storage, hand-written kernels in a fixed
+//! summation order, `libm` math), `gpu` runs the same kernels as WGSL through wgpu.
+//! Both implement the kernel list in `cpu/mod.rs` with the same names and argument order;
+//! `tensor.rs` picks one by matching on the storage, so toys never name a backend.
+
+pub mod cpu;
+pub mod gpu;
+
+/// Shape of a (batched) matrix product: out (batch, m, n) = op(a) (m, k) · op(b) (k, n).
+/// `a_trans` means `a` is stored as (k, m); `b_trans` means `b` is stored as (n, k).
+/// A batch stride of 0 broadcasts that operand over the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulDims {
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a_trans: bool,
+    pub b_trans: bool,
+    pub a_batch_stride: usize,
+    pub b_batch_stride: usize,
+}
+
+/// One AdamW step's scalars. `bc1`, `bc2` are the bias corrections 1 − βᵗ, computed once by the
+/// host (with `libm::powf`) so that both backends use the same f32 values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamParams {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    pub bc1: f32,
+    pub bc2: f32,
+}

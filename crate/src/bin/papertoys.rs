@@ -1,0 +1,137 @@
+//! The native command line: the same toys, configs and digests as the web page.
+//!
+//!     papertoys list
+//!     papertoys run grokking --seed 7 --backend cpu --steps 3000 --set weight_decay=0.3 --json
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use papertoys::backend::gpu::Gpu;
+use papertoys::metrics::{row_json, Digest};
+use papertoys::toys::{self, REGISTRY};
+use papertoys::{Device, Error, Result};
+
+#[derive(Parser)]
+#[command(name = "papertoys", version, about = "Runnable toy reproductions of machine-learning papers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the toys with their one-line claims.
+    List,
+    /// Train a toy and print its metric rows.
+    Run {
+        /// Toy id (see `papertoys list`).
+        toy: String,
+        /// Seed of every random draw (same as --set seed=N).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// Training steps (default: the toy's own).
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Override a config key, e.g. --set weight_decay=0.3 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// One JSON object per metric row, then {"digest", "toy", "config", "steps"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    Cpu,
+    Gpu,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::List => {
+            for t in REGISTRY {
+                println!("{:<12} {}", t.id, t.claim);
+            }
+            Ok(())
+        }
+        Command::Run { toy, seed, backend, steps, set, json } => {
+            let entry = toys::find(&toy)?;
+            let mut pairs = set
+                .iter()
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => Ok((k.trim().to_string(), v.trim().to_string())),
+                    None => Err(Error::msg(format!("--set {kv}: expected KEY=VALUE"))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(s) = seed {
+                pairs.push(("seed".into(), s.to_string()));
+            }
+            let config = entry.config_from_pairs(&pairs)?;
+            let device = match backend {
+                Backend::Cpu => Device::Cpu,
+                Backend::Gpu => Device::Gpu(pollster::block_on(Gpu::new()).map_err(Error::msg)?),
+            };
+            let steps = steps.unwrap_or(entry.default_steps);
+            let mut toy = (entry.build)(&config, &device)?;
+            let names = toy.metric_names();
+            let eval_every = config.get("eval_every").and_then(|v| v.as_u64()).unwrap_or(100);
+            let bar = std::io::stdout().is_terminal().then(|| indicatif::ProgressBar::new(steps));
+            if !json {
+                println!("{:>8}  {}", "step", names.iter().map(|n| format!(" {n:>17}")).collect::<String>());
+            }
+            let mut digest = Digest::default();
+            let mut out = std::io::stdout().lock();
+            let start = std::time::Instant::now();
+            let mut done = 0;
+            while done < steps || done == 0 {
+                let n = eval_every.min(steps - done);
+                let rows = pollster::block_on(toy.step(n))?;
+                done += n;
+                for row in &rows {
+                    digest.update(row);
+                    let line = if json {
+                        row_json(names, row)
+                    } else {
+                        format!("{:>8}  {}", row.step, row.values.iter().map(|v| format!(" {v:>17.5}")).collect::<String>())
+                    };
+                    match &bar {
+                        Some(b) => b.println(line),
+                        None => writeln!(out, "{line}").map_err(|e| Error::msg(e.to_string()))?,
+                    }
+                }
+                if let Some(b) = &bar {
+                    b.set_position(done);
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let secs = start.elapsed().as_secs_f64();
+            let summary = serde_json::json!({ "digest": digest.hex(), "toy": entry.id, "backend": device.name(), "config": config, "steps": done });
+            if json {
+                writeln!(out, "{summary}").map_err(|e| Error::msg(e.to_string()))?;
+            } else {
+                writeln!(out, "digest {}  ({done} steps in {secs:.1} s, {:.1} steps/s on {})", digest.hex(), done as f64 / secs, device.name()).map_err(|e| Error::msg(e.to_string()))?;
+            }
+            eprintln!("{done} steps in {secs:.1} s ({:.1} steps/s, {})", done as f64 / secs, device.name());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! papertoys: runnable toy reproductions of machine-learning papers.
+//!
+//! The engine (`tensor`, `autograd`, `nn`, `optim` over the `backend`s), the toys, and the
+//! wasm bindings for the browser. The native CLI is `src/bin/papertoys.rs`.
+//! A run is a pure function of (toy id, config, seed, backend): see `rng` and `metrics`.
+
+pub mod autograd;
+pub mod backend;
+pub mod error;
+pub mod metrics;
+pub mod nn;
+pub mod optim;
+pub mod rng;
+pub mod tasks;
+pub mod tensor;
+pub mod toys;
+
+pub use error::{Error, Result};
+pub use tensor::{Device, Tensor};

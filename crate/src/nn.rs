@@ -1,0 +1,168 @@
+//! Layers built from `Tensor` ops: Linear, LayerNorm, a pre-LN transformer block and a small
+//! decoder-only transformer (GPT-2's layout, as in nanoGPT's `model.py`).
+//! Initialisation follows PyTorch's defaults: Linear U(±1/√fan_in), Embedding N(0, 1),
+//! LayerNorm γ = 1, β = 0; all draws come from the run's "init" stream.
+
+use crate::error::Result;
+use crate::rng::Rng;
+use crate::tensor::{Device, Index, Tensor};
+use std::rc::Rc;
+
+/// A named trainable tensor.
+#[derive(Clone)]
+pub struct Param {
+    pub name: String,
+    pub tensor: Tensor,
+}
+
+fn param(dev: &Device, shape: &[usize], data: Vec<f32>) -> Result<Tensor> {
+    Tensor::from_vec(dev, shape, data, true)
+}
+
+fn uniform(rng: &mut Rng, n: usize, bound: f32) -> Vec<f32> {
+    (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect()
+}
+
+/// y = x·W + b. W: (in, out), b: (out).
+pub struct Linear {
+    pub w: Tensor,
+    pub b: Tensor,
+}
+
+impl Linear {
+    pub fn new(dev: &Device, rng: &mut Rng, fan_in: usize, fan_out: usize) -> Result<Linear> {
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        Ok(Linear {
+            w: param(dev, &[fan_in, fan_out], uniform(rng, fan_in * fan_out, bound))?,
+            b: param(dev, &[fan_out], uniform(rng, fan_out, bound))?,
+        })
+    }
+    /// x: (…, in) → (…, out)
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.w)?.add_bias(&self.b)
+    }
+    fn params(&self, name: &str, out: &mut Vec<Param>) {
+        out.push(Param { name: format!("{name}.w"), tensor: self.w.clone() });
+        out.push(Param { name: format!("{name}.b"), tensor: self.b.clone() });
+    }
+}
+
+pub struct LayerNorm {
+    pub gamma: Tensor,
+    pub beta: Tensor,
+}
+
+impl LayerNorm {
+    pub fn new(dev: &Device, c: usize) -> Result<LayerNorm> {
+        Ok(LayerNorm { gamma: param(dev, &[c], vec![1.0; c])?, beta: param(dev, &[c], vec![0.0; c])? })
+    }
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.layernorm(&self.gamma, &self.beta)
+    }
+    fn params(&self, name: &str, out: &mut Vec<Param>) {
+        out.push(Param { name: format!("{name}.gamma"), tensor: self.gamma.clone() });
+        out.push(Param { name: format!("{name}.beta"), tensor: self.beta.clone() });
+    }
+}
+
+/// x + attn(ln1(x)), then + mlp(ln2(x)), with a 4·C GELU MLP.
+pub struct Block {
+    ln1: LayerNorm,
+    qkv: Linear,
+    proj: Linear,
+    ln2: LayerNorm,
+    fc: Linear,
+    fc_proj: Linear,
+    heads: usize,
+}
+
+impl Block {
+    pub fn new(dev: &Device, rng: &mut Rng, c: usize, heads: usize) -> Result<Block> {
+        Ok(Block {
+            ln1: LayerNorm::new(dev, c)?,
+            qkv: Linear::new(dev, rng, c, 3 * c)?,
+            proj: Linear::new(dev, rng, c, c)?,
+            ln2: LayerNorm::new(dev, c)?,
+            fc: Linear::new(dev, rng, c, 4 * c)?,
+            fc_proj: Linear::new(dev, rng, 4 * c, c)?,
+            heads,
+        })
+    }
+    /// x: (B, T, C) → (B, T, C)
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let qkv = self.qkv.forward(&self.ln1.forward(x)?)?;
+        let x = x.add(&self.proj.forward(&qkv.attention(self.heads)?)?)?;
+        let h = self.fc.forward(&self.ln2.forward(&x)?)?.gelu();
+        x.add(&self.fc_proj.forward(&h)?)
+    }
+    fn params(&self, name: &str, out: &mut Vec<Param>) {
+        self.ln1.params(&format!("{name}.ln1"), out);
+        self.qkv.params(&format!("{name}.attn.qkv"), out);
+        self.proj.params(&format!("{name}.attn.proj"), out);
+        self.ln2.params(&format!("{name}.ln2"), out);
+        self.fc.params(&format!("{name}.mlp.fc"), out);
+        self.fc_proj.params(&format!("{name}.mlp.proj"), out);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct TransformerShape {
+    pub vocab: usize,
+    pub seq_len: usize,
+    pub d_model: usize,
+    pub heads: usize,
+    pub layers: usize,
+    pub n_out: usize,
+}
+
+/// Token + position embeddings, `layers` blocks, a final LayerNorm and a linear head.
+pub struct Transformer {
+    pub shape: TransformerShape,
+    tok_emb: Tensor,
+    pos_emb: Tensor,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    head: Linear,
+}
+
+impl Transformer {
+    pub fn new(dev: &Device, rng: &mut Rng, s: TransformerShape) -> Result<Transformer> {
+        let c = s.d_model;
+        let tok_emb = param(dev, &[s.vocab, c], (0..s.vocab * c).map(|_| rng.normal()).collect())?;
+        let pos_emb = param(dev, &[s.seq_len * c], (0..s.seq_len * c).map(|_| rng.normal()).collect())?;
+        let blocks = (0..s.layers).map(|_| Block::new(dev, rng, c, s.heads)).collect::<Result<_>>()?;
+        Ok(Transformer { shape: s, tok_emb, pos_emb, blocks, ln_f: LayerNorm::new(dev, c)?, head: Linear::new(dev, rng, c, s.n_out)? })
+    }
+
+    /// Hidden states of every position. ids: (B·T) token ids → (B, T, C).
+    pub fn hidden(&self, ids: &Rc<Index>) -> Result<Tensor> {
+        let (t, c) = (self.shape.seq_len, self.shape.d_model);
+        let b = ids.len() / t;
+        let x = self.tok_emb.gather_rows(ids)?.reshape(&[b, t * c])?.add_bias(&self.pos_emb)?;
+        let mut x = x.reshape(&[b, t, c])?;
+        for block in &self.blocks {
+            x = block.forward(&x)?;
+        }
+        Ok(x)
+    }
+
+    /// Logits at the positions `rows` of the flattened (B·T) hidden states: (N, n_out).
+    pub fn logits_at(&self, hidden: &Tensor, rows: &Rc<Index>) -> Result<Tensor> {
+        let c = self.shape.d_model;
+        let h = hidden.reshape(&[hidden.numel() / c, c])?.gather_rows(rows)?;
+        self.head.forward(&self.ln_f.forward(&h)?)
+    }
+
+    pub fn params(&self) -> Vec<Param> {
+        let mut out = vec![
+            Param { name: "tok_emb".into(), tensor: self.tok_emb.clone() },
+            Param { name: "pos_emb".into(), tensor: self.pos_emb.clone() },
+        ];
+        for (i, b) in self.blocks.iter().enumerate() {
+            b.params(&format!("h{i}"), &mut out);
+        }
+        self.ln_f.params("ln_f", &mut out);
+        self.head.params("head", &mut out);
+        out
+    }
+}

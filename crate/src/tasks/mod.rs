@@ -1,0 +1,3 @@
+//! Data generators for the toys.
+
+pub mod modular;

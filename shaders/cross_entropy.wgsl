@@ -1,0 +1,121 @@
+// cross_entropy.wgsl — softmax cross-entropy over rows of logits, forward and backward
+// (spec: notes/kernels.md).
+//
+// Shapes: logits, probs, dlogits (N, V) with N = dims.n rows, V = dims.v classes;
+// targets (N) u32 (host guarantees target < V); losses, correct (N); dloss (1).
+//   forward:  mx = max_v l; se = sum_v exp(l - mx); probs = exp(l - mx) / se;
+//             losses = mx + ln(se) - l[target]   (logsumexp form: no log of a tiny prob);
+//             correct = 1.0 iff the FIRST index of the row maximum equals target, else 0.0.
+//   backward: dlogits[i,v] = (probs[i,v] - [v == target_i]) * dloss[0] * scale
+//             (scale = 1/N for a mean loss).
+//
+// Workgroup layout and EXACT dispatch grids (64 threads per workgroup):
+//   cross_entropy_forward: one workgroup per row;
+//     dispatch (min(N, 65535), ceil(N / 65535), 1); row = wg.x + wg.y * num_workgroups.x.
+//   cross_entropy_backward: one thread per element of (N, V);
+//     dispatch (min(g, 65535), ceil(g / 65535), 1) with g = ceil(N*V / 64);
+//     idx = gid.x + gid.y * num_workgroups.x * 64.
+//   Threads/groups past the end return.
+//
+// Summation, fixed order, no atomics: thread l first scans its columns l, l+64, ... in
+// ascending order, then 64 partials meet in a fixed tree (stride 32, 16, ..., 1) in workgroup
+// memory. The argmax tree keeps the lower index on ties, so "first index of the maximum" holds
+// whatever the tree shape.
+
+struct Dims { n: u32, v: u32 }
+struct BwDims { n: u32, v: u32, scale: f32 }   // 12 bytes; a 16-byte uniform buffer is fine
+
+const WG: u32 = 64u;
+const NONE: u32 = 0xffffffffu;   // "this thread saw no column" (V < 64)
+
+// ---------------------------------------------------------------- forward
+// bindings: 0 dims {n, v}; 1 logits r; 2 targets r; 3 losses rw; 4 probs rw; 5 correct rw
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<u32>;
+@group(0) @binding(3) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(5) var<storage, read_write> correct: array<f32>;
+
+var<workgroup> part_val: array<f32, WG>;
+var<workgroup> part_idx: array<u32, WG>;
+
+// Does candidate (bv, bi) beat the current best (av, ai)? Larger value wins; an equal value
+// wins only with a lower index; an empty slot (NONE) always loses.
+fn beats(bv: f32, bi: u32, av: f32, ai: u32) -> bool {
+    if (bi == NONE) { return false; }
+    if (ai == NONE) { return true; }
+    return bv > av || (bv == av && bi < ai);
+}
+
+@compute @workgroup_size(64)
+fn cross_entropy_forward(@builtin(workgroup_id) wg: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = wg.x + wg.y * nwg.x;
+    if (row >= dims.n) { return; }   // uniform per workgroup: the barriers below stay legal
+    let l = lid.x;
+    let V = dims.v;
+    let base = row * V;
+
+    // 1) max and its first index. Within a thread columns ascend, so a strict '>' keeps the
+    //    first one; across threads beats() breaks ties by index.
+    var bv = 0.0;
+    var bi = NONE;
+    for (var c = l; c < V; c += WG) {
+        let x = logits[base + c];
+        if (beats(x, c, bv, bi)) { bv = x; bi = c; }
+    }
+    part_val[l] = bv;
+    part_idx[l] = bi;
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (l < s && beats(part_val[l + s], part_idx[l + s], part_val[l], part_idx[l])) {
+            part_val[l] = part_val[l + s];
+            part_idx[l] = part_idx[l + s];
+        }
+    }
+    workgroupBarrier();
+    let mx = part_val[0];
+    let arg = part_idx[0];
+
+    // 2) se = sum exp(l - mx); part_val is reused, so wait until every thread has read mx
+    var se = 0.0;
+    for (var c = l; c < V; c += WG) { se += exp(logits[base + c] - mx); }
+    workgroupBarrier();
+    part_val[l] = se;
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (l < s) { part_val[l] += part_val[l + s]; }
+    }
+    workgroupBarrier();
+    let sum = part_val[0];
+
+    // 3) outputs
+    for (var c = l; c < V; c += WG) { probs[base + c] = exp(logits[base + c] - mx) / sum; }
+    if (l == 0u) {
+        let tgt = targets[row];
+        losses[row] = mx + log(sum) - logits[base + tgt];
+        correct[row] = select(0.0, 1.0, arg == tgt);
+    }
+}
+
+// ---------------------------------------------------------------- backward
+// bindings: 0 dims {n, v, scale: f32}; 1 probs r; 2 targets r; 3 dloss r; 4 dlogits rw
+@group(0) @binding(0) var<uniform> bw_dims: BwDims;
+@group(0) @binding(1) var<storage, read> bw_probs: array<f32>;
+@group(0) @binding(2) var<storage, read> bw_targets: array<u32>;
+@group(0) @binding(3) var<storage, read> dloss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;
+
+@compute @workgroup_size(64)
+fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>,
+                          @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= bw_dims.n * bw_dims.v) { return; }
+    let row = idx / bw_dims.v;
+    let c = idx % bw_dims.v;
+    let onehot = select(0.0, 1.0, c == bw_targets[row]);
+    // same association as the CPU: ((p - onehot) * dloss) * scale
+    dlogits[idx] = (bw_probs[idx] - onehot) * dloss[0] * bw_dims.scale;
+}

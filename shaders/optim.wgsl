@@ -1,0 +1,61 @@
+// optim.wgsl — optimizer updates, in place, one thread per parameter (spec: notes/kernels.md).
+//
+// Shapes: param, grad, m, v all (n).
+//   adamw_update (Loshchilov & Hutter, decoupled weight decay):
+//     m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+//     p = p − lr·wd·p;      p = p − lr·(m/bc1)/(sqrt(v/bc2) + eps)
+//     bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ come from the host, so both backends use the same f32s.
+//   sgd_update: p = p − lr·(g + wd·p)
+//
+// Workgroup layout: 256 threads, one parameter each. With g = ceil(n / 256) workgroups the host
+// dispatches (min(g, 65535), ceil(g / 65535), 1); index = (wg.x + wg.y·nwg.x)·256 + lid.
+// Nothing is summed across threads.
+//
+// Bindings follow the Rust argument order: adamw 1 param rw, 2 grad r, 3 m rw, 4 v rw;
+// sgd 1 param rw, 2 grad r. The uniform structs list the scalars in the spec's order.
+
+struct AdamDims {
+    n: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    bc1: f32,
+    bc2: f32,
+}
+struct SgdDims { n: u32, lr: f32, weight_decay: f32 }
+
+@group(0) @binding(0) var<uniform> adam: AdamDims;
+@group(0) @binding(0) var<uniform> sgd: SgdDims;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+
+const WG: u32 = 256u;
+
+@compute @workgroup_size(256)
+fn adamw_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+    let i = (wg.x + wg.y * nwg.x) * WG + lid;
+    if (i >= adam.n) { return; }
+    let g = grad[i];
+    let mi = adam.beta1 * m[i] + (1.0 - adam.beta1) * g;
+    let vi = adam.beta2 * v[i] + (1.0 - adam.beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    var p = param[i];
+    p -= adam.lr * adam.weight_decay * p;
+    p -= adam.lr * (mi / adam.bc1) / (sqrt(vi / adam.bc2) + adam.eps);
+    param[i] = p;
+}
+
+@compute @workgroup_size(256)
+fn sgd_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let i = (wg.x + wg.y * nwg.x) * WG + lid;
+    if (i >= sgd.n) { return; }
+    let p = param[i];
+    param[i] = p - sgd.lr * (grad[i] + sgd.weight_decay * p);
+}

@@ -1,0 +1,523 @@
+//! GPU kernels against the CPU reference (`backend::cpu`), one test per kernel family, plus the
+//! backend's own promises: a run repeats bit for bit, many dispatches share one submission, and
+//! a repeated training-like step creates no new buffers.
+//!
+//! Runs on any wgpu adapter; in CI that is Mesa's lavapipe (a CPU Vulkan driver). Without an
+//! adapter every test FAILS with `Gpu::new`'s error: a skipped GPU test would hide a broken CI.
+//!
+//! Closeness as in llm.c's `check_tensor`: |gpu − cpu| ≤ 1e-5 + 1e-4·|cpu| for every element;
+//! a failure names the kernel, the worst index and both values. The two sides may differ in
+//! the last bits because the GPU sums reductions in a fixed tree rather than left to right,
+//! may fuse multiply-adds, and uses WGSL's exp/tanh rather than libm's.
+
+use std::rc::Rc;
+
+use papertoys::backend::gpu::{Gpu, GpuBuffer};
+use papertoys::backend::{AdamParams, MatmulDims, cpu};
+
+// ------------------------------------------------------------------ helpers
+
+fn gpu() -> Rc<Gpu> {
+    pollster::block_on(Gpu::new()).unwrap_or_else(|e| panic!("Gpu::new failed: {e}"))
+}
+
+fn read(gpu: &Gpu, bufs: &[&GpuBuffer]) -> Vec<Vec<f32>> {
+    pollster::block_on(gpu.read(bufs)).unwrap_or_else(|e| panic!("read failed: {e}"))
+}
+
+fn read1(gpu: &Gpu, buf: &GpuBuffer) -> Vec<f32> {
+    read(gpu, &[buf]).pop().unwrap()
+}
+
+/// A small deterministic generator (Numerical Recipes LCG), so the tests need no rand crate.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_u32(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+    /// Uniform in [-1, 1).
+    fn f32(&mut self) -> f32 {
+        (self.next_u32() >> 7) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f32()).collect()
+    }
+    /// Uniform in [lo, hi).
+    fn vec_in(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| lo + (self.f32() + 1.0) * 0.5 * (hi - lo)).collect()
+    }
+    fn ids(&mut self, n: usize, below: u32) -> Vec<u32> {
+        (0..n).map(|_| self.next_u32() % below).collect()
+    }
+}
+
+/// Panics unless every |gpu[i] − cpu[i]| ≤ 1e-5 + 1e-4·|cpu[i]|; prints the max difference.
+#[track_caller]
+fn check(name: &str, gpu: &[f32], cpu: &[f32]) {
+    assert_eq!(gpu.len(), cpu.len(), "{name}: length {} vs {}", gpu.len(), cpu.len());
+    let (mut max_diff, mut at) = (0.0f32, 0usize);
+    let mut bad = None;
+    for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
+        let diff = (g - c).abs();
+        let ok = diff <= 1e-5 + 1e-4 * c.abs() || (g.to_bits() == c.to_bits());
+        if !ok && bad.is_none() {
+            bad = Some(i);
+        }
+        if diff > max_diff || diff.is_nan() {
+            (max_diff, at) = (diff, i);
+        }
+    }
+    eprintln!("{name}: n = {}, max |gpu - cpu| = {max_diff:e} at {at}", cpu.len());
+    if let Some(i) = bad {
+        panic!(
+            "{name}: mismatch at {i}: gpu {} vs cpu {} (diff {:e}); max diff {max_diff:e} at {at}: gpu {} vs cpu {}",
+            gpu[i],
+            cpu[i],
+            (gpu[i] - cpu[i]).abs(),
+            gpu[at],
+            cpu[at]
+        );
+    }
+}
+
+fn dims(batch: usize, m: usize, k: usize, n: usize, a_trans: bool, b_trans: bool) -> MatmulDims {
+    MatmulDims { batch, m, k, n, a_trans, b_trans, a_batch_stride: m * k, b_batch_stride: k * n }
+}
+
+// ------------------------------------------------------------------ device
+
+#[test]
+fn gpu_new_finds_an_adapter() {
+    let g = gpu();
+    let name = g.describe();
+    eprintln!("adapter: {name}");
+    assert!(name.contains(" / "), "describe() should name adapter and backend: {name}");
+    assert_eq!(g.stats().dispatches, 0);
+}
+
+#[test]
+fn upload_read_round_trip_and_write_ordering() {
+    let g = gpu();
+    let data: Vec<f32> = (0..1000).map(|i| i as f32 * 0.5 - 7.0).collect();
+    let a = g.upload(&data);
+    let ids = g.upload_u32(&[0, 7, 0xdead_beef]);
+    let empty = g.alloc(0);
+    let back = read(&g, &[&a, &ids, &empty]);
+    assert_eq!(back[0], data);
+    assert_eq!(back[1].iter().map(|x| x.to_bits()).collect::<Vec<_>>(), vec![0, 7, 0xdead_beef]);
+    assert!(back[2].is_empty());
+
+    // write() after a recorded kernel that reads the same buffer must not overtake it.
+    let out = g.alloc(1000);
+    g.scale(&a, 2.0, &out, 1000);
+    g.write(&a, &vec![1.0; 1000]);
+    let b = g.alloc(1000);
+    g.copy(&a, &b);
+    let [o, bb] = <[Vec<f32>; 2]>::try_from(read(&g, &[&out, &b])).unwrap();
+    assert_eq!(o, data.iter().map(|x| 2.0 * x).collect::<Vec<_>>());
+    assert_eq!(bb, vec![1.0; 1000]);
+}
+
+// ------------------------------------------------------------------ elementwise
+
+#[test]
+fn elementwise_kernels_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(1);
+    for n in [1usize, 255, 257, 10_007] {
+        let (a, b) = (r.vec_in(n, -6.0, 6.0), r.vec(n));
+        let (ga, gb, gout) = (g.upload(&a), g.upload(&b), g.alloc(n));
+        let mut cpu_out = vec![0.0; n];
+
+        g.add(&ga, &gb, &gout, n);
+        cpu::add(&a, &b, &mut cpu_out);
+        check(&format!("add n={n}"), &read1(&g, &gout), &cpu_out);
+
+        g.mul(&ga, &gb, &gout, n);
+        cpu::mul(&a, &b, &mut cpu_out);
+        check(&format!("mul n={n}"), &read1(&g, &gout), &cpu_out);
+
+        g.scale(&ga, -0.37, &gout, n);
+        cpu::scale(&a, -0.37, &mut cpu_out);
+        check(&format!("scale n={n}"), &read1(&g, &gout), &cpu_out);
+
+        g.gelu_forward(&ga, &gout, n);
+        cpu::gelu_forward(&a, &mut cpu_out);
+        check(&format!("gelu_forward n={n}"), &read1(&g, &gout), &cpu_out);
+
+        g.gelu_backward(&ga, &gb, &gout, n);
+        cpu::gelu_backward(&a, &b, &mut cpu_out);
+        check(&format!("gelu_backward n={n}"), &read1(&g, &gout), &cpu_out);
+
+        g.relu_forward(&ga, &gout, n);
+        cpu::relu_forward(&a, &mut cpu_out);
+        check(&format!("relu_forward n={n}"), &read1(&g, &gout), &cpu_out);
+
+        g.relu_backward(&ga, &gb, &gout, n);
+        cpu::relu_backward(&a, &b, &mut cpu_out);
+        check(&format!("relu_backward n={n}"), &read1(&g, &gout), &cpu_out);
+    }
+    // GELU far into both tails, where a naive tanh overflows.
+    let x = vec![-100.0, -30.0, -9.0, 0.0, 9.0, 30.0, 100.0];
+    let (gx, gy, gdx, gones) = (g.upload(&x), g.alloc(7), g.alloc(7), g.upload(&[1.0; 7]));
+    g.gelu_forward(&gx, &gy, 7);
+    g.gelu_backward(&gx, &gones, &gdx, 7);
+    let (mut y, mut dx) = (vec![0.0; 7], vec![0.0; 7]);
+    cpu::gelu_forward(&x, &mut y);
+    cpu::gelu_backward(&x, &[1.0; 7], &mut dx);
+    let back = read(&g, &[&gy, &gdx]);
+    check("gelu_forward tails", &back[0], &y);
+    check("gelu_backward tails", &back[1], &dx);
+}
+
+#[test]
+fn add_bias_and_sum_rows_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(2);
+    for (rows, cols) in [(1usize, 1usize), (3, 17), (2048, 128), (33, 1000)] {
+        // Offset so that no column sum is a near-zero cancellation: sum_rows adds in a tree,
+        // the CPU left to right, and near zero the relative tolerance would measure only that.
+        let (x, bias) = (r.vec_in(rows * cols, -0.5, 1.0), r.vec(cols));
+        let (gx, gbias, gout, gsum) = (g.upload(&x), g.upload(&bias), g.alloc(rows * cols), g.alloc(cols));
+        g.add_bias(&gx, &gbias, &gout, rows, cols);
+        g.sum_rows(&gx, &gsum, rows, cols);
+        let (mut out, mut sum) = (vec![0.0; rows * cols], vec![0.0; cols]);
+        cpu::add_bias(&x, &bias, &mut out);
+        cpu::sum_rows(&x, &mut sum);
+        let back = read(&g, &[&gout, &gsum]);
+        check(&format!("add_bias {rows}x{cols}"), &back[0], &out);
+        check(&format!("sum_rows {rows}x{cols}"), &back[1], &sum);
+    }
+}
+
+#[test]
+fn grids_past_65535_workgroups_split_over_y() {
+    // 65535 workgroups of 256 threads cover 16_776_960 elements; one more row needs y = 2.
+    let g = gpu();
+    let n = 65535 * 256 + 1000;
+    let x: Vec<f32> = (0..n).map(|i| (i % 1013) as f32 - 500.0).collect();
+    let (gx, gy) = (g.upload(&x), g.alloc(n));
+    g.relu_forward(&gx, &gy, n);
+    let mut y = vec![0.0; n];
+    cpu::relu_forward(&x, &mut y);
+    check("relu_forward n > 65535*256", &read1(&g, &gy), &y);
+
+    // gather_rows has 64 threads per workgroup: 33_000 × 128 outputs need 66_000 workgroups.
+    let mut r = Lcg(3);
+    let (rows, cols, n_ids) = (50usize, 128usize, 33_000usize);
+    let (table, ids) = (r.vec(rows * cols), r.ids(n_ids, rows as u32));
+    let (gt, gi, go) = (g.upload(&table), g.upload_u32(&ids), g.alloc(n_ids * cols));
+    g.gather_rows(&gt, &gi, &go, n_ids, cols);
+    let mut out = vec![0.0; n_ids * cols];
+    cpu::gather_rows(&table, &ids, &mut out, cols);
+    check("gather_rows 66_000 workgroups", &read1(&g, &go), &out);
+}
+
+// ------------------------------------------------------------------ matmul
+
+fn matmul_case(g: &Rc<Gpu>, r: &mut Lcg, d: MatmulDims) {
+    let a_len = (d.batch - 1) * d.a_batch_stride + d.m * d.k;
+    let b_len = (d.batch - 1) * d.b_batch_stride + d.k * d.n;
+    let (a, b) = (r.vec(a_len), r.vec(b_len));
+    let (ga, gb) = (g.upload(&a), g.upload(&b));
+    let (gout, gnaive) = (g.alloc(d.batch * d.m * d.n), g.alloc(d.batch * d.m * d.n));
+    g.matmul(&ga, &gb, &gout, &d);
+    g.matmul_naive(&ga, &gb, &gnaive, &d);
+    let mut out = vec![0.0; d.batch * d.m * d.n];
+    cpu::matmul(&a, &b, &mut out, &d);
+    let back = read(g, &[&gout, &gnaive]);
+    let name = format!(
+        "matmul {}x{}x{}x{} a_trans={} b_trans={} sa={} sb={}",
+        d.batch, d.m, d.k, d.n, d.a_trans, d.b_trans, d.a_batch_stride, d.b_batch_stride
+    );
+    check(&name, &back[0], &out);
+    check(&format!("{name} (naive)"), &back[1], &out);
+    check(&format!("{name} (tiled vs naive)"), &back[0], &back[1]);
+}
+
+#[test]
+fn matmul_matches_cpu_at_odd_sizes_and_all_transposes() {
+    let g = gpu();
+    let mut r = Lcg(4);
+    for (m, k, n) in [(1, 1, 1), (17, 33, 5), (64, 128, 96), (65, 17, 130), (5, 300, 3)] {
+        for (at, bt) in [(false, false), (true, false), (false, true), (true, true)] {
+            matmul_case(&g, &mut r, dims(1, m, k, n, at, bt));
+        }
+    }
+}
+
+#[test]
+fn matmul_batched_with_broadcast() {
+    let g = gpu();
+    let mut r = Lcg(5);
+    for (at, bt) in [(false, false), (true, false), (false, true), (true, true)] {
+        // b broadcast: one weight matrix for every batch entry
+        let mut d = dims(3, 19, 24, 37, at, bt);
+        d.b_batch_stride = 0;
+        matmul_case(&g, &mut r, d);
+        // a broadcast
+        let mut d = dims(3, 8, 70, 9, at, bt);
+        d.a_batch_stride = 0;
+        matmul_case(&g, &mut r, d);
+        // both batched, e.g. attention-style (B·NH, T, hs) products
+        matmul_case(&g, &mut r, dims(8, 16, 16, 16, at, bt));
+    }
+}
+
+#[test]
+fn matmul_transformer_shapes() {
+    // (B·T, C) · (C, 3C) with B·T = 2048, C = 128: the QKV projection, and its two gradients.
+    let g = gpu();
+    let mut r = Lcg(6);
+    matmul_case(&g, &mut r, dims(1, 2048, 128, 384, false, false));
+    matmul_case(&g, &mut r, dims(1, 2048, 384, 128, false, true)); // dx = dy · Wᵀ
+    matmul_case(&g, &mut r, dims(1, 128, 2048, 384, true, false)); // dW = xᵀ · dy
+}
+
+// ------------------------------------------------------------------ layernorm, embedding
+
+#[test]
+fn layernorm_forward_and_backward_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(7);
+    for (rows, cols) in [(1usize, 1usize), (5, 3), (64, 128), (37, 1000)] {
+        let x = r.vec_in(rows * cols, -3.0, 5.0);
+        let (gamma, beta, dy) = (r.vec(cols), r.vec(cols), r.vec(rows * cols));
+        let (gx, ggamma, gbeta, gdy) = (g.upload(&x), g.upload(&gamma), g.upload(&beta), g.upload(&dy));
+        let (gy, gmean, grstd) = (g.alloc(rows * cols), g.alloc(rows), g.alloc(rows));
+        let (gdx, gdgamma, gdbeta) = (g.alloc(rows * cols), g.alloc(cols), g.alloc(cols));
+        g.layernorm_forward(&gx, &ggamma, &gbeta, &gy, &gmean, &grstd, rows, cols);
+        g.layernorm_backward(&gdy, &gx, &ggamma, &gmean, &grstd, &gdx, &gdgamma, &gdbeta, rows, cols);
+        let (mut y, mut mean, mut rstd) = (vec![0.0; rows * cols], vec![0.0; rows], vec![0.0; rows]);
+        cpu::layernorm_forward(&x, &gamma, &beta, &mut y, &mut mean, &mut rstd);
+        let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; rows * cols], vec![0.0; cols], vec![0.0; cols]);
+        cpu::layernorm_backward(&dy, &x, &gamma, &mean, &rstd, &mut dx, &mut dgamma, &mut dbeta);
+        let back = read(&g, &[&gy, &gmean, &grstd, &gdx, &gdgamma, &gdbeta]);
+        let s = format!("{rows}x{cols}");
+        check(&format!("layernorm_forward y {s}"), &back[0], &y);
+        check(&format!("layernorm_forward mean {s}"), &back[1], &mean);
+        check(&format!("layernorm_forward rstd {s}"), &back[2], &rstd);
+        check(&format!("layernorm_backward dx {s}"), &back[3], &dx);
+        check(&format!("layernorm_backward dgamma {s}"), &back[4], &dgamma);
+        check(&format!("layernorm_backward dbeta {s}"), &back[5], &dbeta);
+    }
+}
+
+#[test]
+fn gather_and_scatter_rows_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(8);
+    for (rows, cols, n_ids) in [(1usize, 1usize, 1usize), (10, 7, 33), (97, 128, 2048)] {
+        let (table, ids, dy) = (r.vec(rows * cols), r.ids(n_ids, rows as u32), r.vec(n_ids * cols));
+        let (offsets, order) = cpu::csr_inverse(&ids, rows);
+        let (gt, gi, gdy) = (g.upload(&table), g.upload_u32(&ids), g.upload(&dy));
+        let (goff, gord) = (g.upload_u32(&offsets), g.upload_u32(&order));
+        let (gout, gdt) = (g.alloc(n_ids * cols), g.alloc(rows * cols));
+        g.gather_rows(&gt, &gi, &gout, n_ids, cols);
+        g.scatter_rows(&gdy, &goff, &gord, &gdt, rows, cols);
+        let (mut out, mut dt) = (vec![0.0; n_ids * cols], vec![0.0; rows * cols]);
+        cpu::gather_rows(&table, &ids, &mut out, cols);
+        cpu::scatter_rows(&dy, &offsets, &order, &mut dt, cols);
+        let back = read(&g, &[&gout, &gdt]);
+        check(&format!("gather_rows {rows}x{cols} n={n_ids}"), &back[0], &out);
+        check(&format!("scatter_rows {rows}x{cols} n={n_ids}"), &back[1], &dt);
+    }
+}
+
+// ------------------------------------------------------------------ attention, loss
+
+#[test]
+fn attention_forward_and_backward_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(9);
+    for (b, t, c, nh) in [(1usize, 1usize, 4usize, 1usize), (2, 17, 32, 4), (2, 70, 128, 4), (1, 8, 192, 2)] {
+        let qkv = r.vec(b * t * 3 * c);
+        let dout = r.vec(b * t * c);
+        let (gqkv, gdout) = (g.upload(&qkv), g.upload(&dout));
+        let (gout, gatt, gdqkv) = (g.alloc(b * t * c), g.alloc(b * nh * t * t), g.alloc(b * t * 3 * c));
+        g.attention_forward(&gqkv, &gout, &gatt, b, t, c, nh);
+        g.attention_backward(&gdout, &gqkv, &gatt, &gdqkv, b, t, c, nh);
+        let (mut out, mut att) = (vec![0.0; b * t * c], vec![0.0; b * nh * t * t]);
+        cpu::attention_forward(&qkv, &mut out, &mut att, b, t, c, nh);
+        let mut dqkv = vec![0.0; b * t * 3 * c];
+        cpu::attention_backward(&dout, &qkv, &att, &mut dqkv, b, t, c, nh);
+        let back = read(&g, &[&gout, &gatt, &gdqkv]);
+        let s = format!("b={b} t={t} c={c} nh={nh}");
+        check(&format!("attention_forward out {s}"), &back[0], &out);
+        check(&format!("attention_forward att {s}"), &back[1], &att);
+        check(&format!("attention_backward dqkv {s}"), &back[2], &dqkv);
+    }
+}
+
+#[test]
+fn cross_entropy_forward_and_backward_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(10);
+    for (n, v) in [(1usize, 1usize), (7, 3), (64, 113), (300, 1000)] {
+        let logits = r.vec_in(n * v, -8.0, 8.0);
+        let targets = r.ids(n, v as u32);
+        let dloss = [0.75f32];
+        let scale = 1.0 / n as f32;
+        let (gl, gtg, gdl) = (g.upload(&logits), g.upload_u32(&targets), g.upload(&dloss));
+        let (gloss, gprobs, gcorrect, gdlogits) = (g.alloc(n), g.alloc(n * v), g.alloc(n), g.alloc(n * v));
+        g.cross_entropy_forward(&gl, &gtg, &gloss, &gprobs, &gcorrect, n, v);
+        g.cross_entropy_backward(&gprobs, &gtg, &gdl, &gdlogits, n, v, scale);
+        let (mut loss, mut probs, mut correct) = (vec![0.0; n], vec![0.0; n * v], vec![0.0; n]);
+        cpu::cross_entropy_forward(&logits, &targets, &mut loss, &mut probs, &mut correct);
+        let mut dlogits = vec![0.0; n * v];
+        cpu::cross_entropy_backward(&probs, &targets, &dloss, &mut dlogits, scale);
+        let back = read(&g, &[&gloss, &gprobs, &gcorrect, &gdlogits]);
+        let s = format!("{n}x{v}");
+        check(&format!("cross_entropy_forward losses {s}"), &back[0], &loss);
+        check(&format!("cross_entropy_forward probs {s}"), &back[1], &probs);
+        check(&format!("cross_entropy_forward correct {s}"), &back[2], &correct);
+        check(&format!("cross_entropy_backward dlogits {s}"), &back[3], &dlogits);
+    }
+    // Ties: the first index of the maximum counts, whichever thread saw it.
+    let (n, v) = (3usize, 200usize);
+    let mut logits = vec![0.0f32; n * v];
+    for (row, cols) in [(0, [5usize, 150]), (1, [70, 71]), (2, [0, 199])] {
+        for c in cols {
+            logits[row * v + c] = 2.0;
+        }
+    }
+    let targets = [150u32, 70, 0];
+    let (gl, gtg) = (g.upload(&logits), g.upload_u32(&targets));
+    let (gloss, gprobs, gcorrect) = (g.alloc(n), g.alloc(n * v), g.alloc(n));
+    g.cross_entropy_forward(&gl, &gtg, &gloss, &gprobs, &gcorrect, n, v);
+    assert_eq!(read1(&g, &gcorrect), vec![0.0, 1.0, 1.0], "argmax ties must pick the first index");
+}
+
+// ------------------------------------------------------------------ reductions, optimizers
+
+#[test]
+fn sum_and_sum_squares_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(11);
+    for n in [0usize, 1, 255, 256, 257, 4096, 100_003] {
+        // Offset so the sum is not a near-zero cancellation, where any reordering shows.
+        let x = r.vec_in(n, -0.5, 1.0);
+        let (gx, gs, gss) = (g.upload(&x), g.alloc(1), g.alloc(1));
+        g.sum(&gx, &gs, n, 0.5);
+        g.sum_squares(&gx, &gss, n);
+        let (mut s, mut ss) = ([0.0f32], [0.0f32]);
+        cpu::sum(&x, &mut s, 0.5);
+        cpu::sum_squares(&x, &mut ss);
+        let back = read(&g, &[&gs, &gss]);
+        check(&format!("sum n={n}"), &back[0], &s);
+        check(&format!("sum_squares n={n}"), &back[1], &ss);
+    }
+}
+
+#[test]
+fn optimizer_updates_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(12);
+    let n = 10_001;
+    let (mut param, grad) = (r.vec(n), r.vec(n));
+    let mut m = r.vec_in(n, -0.1, 0.1);
+    let mut v = r.vec_in(n, 0.0, 0.01);
+    let p = AdamParams {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.98,
+        eps: 1e-8,
+        weight_decay: 0.1,
+        bc1: 1.0 - 0.9f32.powi(3),
+        bc2: 1.0 - 0.98f32.powi(3),
+    };
+    let (gp, gg, gm, gv) = (g.upload(&param), g.upload(&grad), g.upload(&m), g.upload(&v));
+    g.adamw_update(&gp, &gg, &gm, &gv, n, &p);
+    g.adamw_update(&gp, &gg, &gm, &gv, n, &p); // twice: state carries over
+    cpu::adamw_update(&mut param, &grad, &mut m, &mut v, &p);
+    cpu::adamw_update(&mut param, &grad, &mut m, &mut v, &p);
+    let back = read(&g, &[&gp, &gm, &gv]);
+    check("adamw_update param", &back[0], &param);
+    check("adamw_update m", &back[1], &m);
+    check("adamw_update v", &back[2], &v);
+
+    let (mut param, grad) = (r.vec(n), r.vec(n));
+    let (gp, gg) = (g.upload(&param), g.upload(&grad));
+    g.sgd_update(&gp, &gg, n, 0.05, 0.01);
+    cpu::sgd_update(&mut param, &grad, 0.05, 0.01);
+    check("sgd_update param", &read1(&g, &gp), &param);
+}
+
+// ------------------------------------------------------------------ backend promises
+
+/// Records a forward/backward/update chain shaped like one training step of a small MLP and
+/// returns (loss, weight) as read back. Allocates and drops its temporaries inside.
+fn mlp_step(g: &Rc<Gpu>, x: &GpuBuffer, w: &GpuBuffer, wm: &GpuBuffer, wv: &GpuBuffer, targets: &GpuBuffer) -> Vec<Vec<f32>> {
+    let (n, c, v) = (64usize, 32usize, 10usize);
+    let d = dims(1, n, c, v, false, false);
+    let (logits, act) = (g.alloc(n * v), g.alloc(n * v));
+    g.matmul(x, w, &logits, &d);
+    g.gelu_forward(&logits, &act, n * v);
+    let (losses, probs, correct) = (g.alloc(n), g.alloc(n * v), g.alloc(n));
+    g.cross_entropy_forward(&act, targets, &losses, &probs, &correct, n, v);
+    let loss = g.alloc(1);
+    g.sum(&losses, &loss, n, 1.0 / n as f32);
+    let one = g.upload(&[1.0]);
+    let (dact, dlogits, dw) = (g.alloc(n * v), g.alloc(n * v), g.alloc(c * v));
+    g.cross_entropy_backward(&probs, targets, &one, &dact, n, v, 1.0 / n as f32);
+    g.gelu_backward(&logits, &dact, &dlogits, n * v);
+    g.matmul(x, &dlogits, &dw, &dims(1, c, n, v, true, false));
+    let p = AdamParams { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, bc1: 0.1, bc2: 0.001 };
+    g.adamw_update(w, &dw, wm, wv, c * v, &p);
+    read(g, &[&loss, w])
+}
+
+#[test]
+fn repeated_steps_create_no_buffers_and_batch_dispatches() {
+    let g = gpu();
+    let mut r = Lcg(13);
+    let (n, c, v) = (64usize, 32usize, 10usize);
+    let x = g.upload(&r.vec(n * c));
+    let w = g.upload(&r.vec(c * v));
+    let (wm, wv) = (g.upload(&vec![0.0; c * v]), g.upload(&vec![0.0; c * v]));
+    let targets = g.upload_u32(&r.ids(n, v as u32));
+    let first = mlp_step(&g, &x, &w, &wm, &wv, &targets); // warm-up: fills the pools
+    let before = g.stats();
+    let mut losses = vec![first[0][0]];
+    for _ in 0..5 {
+        losses.push(mlp_step(&g, &x, &w, &wm, &wv, &targets)[0][0]);
+    }
+    let after = g.stats();
+    eprintln!("stats before {before:?}, after {after:?}; losses {losses:?}");
+    assert_eq!(after.buffers_created, before.buffers_created, "a repeated step created buffers");
+    assert_eq!(after.dispatches - before.dispatches, 5 * 8, "8 dispatches per step");
+    // Per step: the read's one submission, plus at most one flush forced by uploading `one`.
+    let per_step = (after.submissions - before.submissions) as f64 / 5.0;
+    assert!(per_step <= 2.0, "{per_step} submissions per step; dispatches should share one");
+    assert!(losses.last() < losses.first(), "AdamW on this step should lower the loss: {losses:?}");
+}
+
+#[test]
+fn same_kernels_twice_are_bit_identical() {
+    let g = gpu();
+    let mut r = Lcg(14);
+    let (rows, cols) = (256usize, 384usize);
+    let x = r.vec(rows * cols);
+    let w = r.vec(cols * cols);
+    let run = |g: &Rc<Gpu>| {
+        let (gx, gw) = (g.upload(&x), g.upload(&w));
+        let (y, ones, zeros) = (g.alloc(rows * cols), g.upload(&vec![1.0; cols]), g.upload(&vec![0.0; cols]));
+        g.matmul(&gx, &gw, &y, &dims(1, rows, cols, cols, false, true));
+        let (ln, mean, rstd) = (g.alloc(rows * cols), g.alloc(rows), g.alloc(rows));
+        g.layernorm_forward(&y, &ones, &zeros, &ln, &mean, &rstd, rows, cols);
+        let (colsum, total) = (g.alloc(cols), g.alloc(1));
+        g.sum_rows(&ln, &colsum, rows, cols);
+        g.sum_squares(&y, &total, rows * cols);
+        read(g, &[&y, &ln, &colsum, &total])
+    };
+    let first = run(&g);
+    let second = run(&g);
+    let other_device = run(&gpu());
+    for (i, ((a, b), c)) in first.iter().zip(&second).zip(&other_device).enumerate() {
+        let bits = |v: &Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(a), bits(b), "output {i} differs between two runs");
+        assert_eq!(bits(a), bits(c), "output {i} differs on a second device of the same adapter");
+    }
+}
