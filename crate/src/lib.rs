@@ -17,3 +17,5 @@ pub mod toys;
 
 pub use error::{Error, Result};
 pub use tensor::{Device, Tensor};
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

@@ -7,7 +7,8 @@
 //! Weight decay is the decisive knob: without it the same budget does not generalise.
 //!
 //! Setup as in the paper (§2, appendix A.1): tokens `a ∘ b =`, the answer predicted at the last
-//! position, a decoder-only transformer, AdamW with β2 = 0.98, minibatches of at most 512.
+//! position, a decoder-only transformer, AdamW with β2 = 0.98 and a 10-step warm-up, minibatches
+//! of at most 512.
 //! What differs: the paper uses p = 97, 2 layers of width 128 and 10⁵ steps; the defaults here
 //! are smaller and use a larger learning rate so that the effect appears in a few minutes on
 //! one CPU core (see `Config::default`).
@@ -101,6 +102,8 @@ pub const ENTRY: ToyEntry = ToyEntry {
     build: |config, device| Ok(Box::new(Grokking::new(typed(config)?, device)?)),
 };
 
+const WARMUP_STEPS: u64 = 10;
+
 const METRICS: &[&str] = &["train/loss", "train/acc", "val/loss", "val/acc", "model/weight_norm"];
 
 /// Token ids, answers and the last position of every sequence, on the device.
@@ -180,6 +183,8 @@ impl Grokking {
         let batch = self.next_batch()?;
         let (loss, _) = self.loss(batch.as_ref().unwrap_or(&self.train))?;
         let grads = backward(&loss)?;
+        // Linear warm-up over the first 10 updates, as in the paper's appendix A.1.
+        self.opt.lr = self.config.lr as f32 * ((self.steps + 1) as f32 / WARMUP_STEPS as f32).min(1.0);
         self.opt.step(&self.params, &grads)?;
         self.device.flush();
         self.steps += 1;

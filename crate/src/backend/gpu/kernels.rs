@@ -41,12 +41,20 @@ impl Gpu {
     }
 
     /// The same product with one thread per output: the readable reference the tiled kernel is
-    /// tested against, and the baseline of the matmul benchmark.
+    /// tested against, and a baseline for benchmarks.
     pub fn matmul_naive(&self, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, d: &MatmulDims) {
         self.matmul_with(&s::MATMUL_NAIVE, 16, a, b, out, d);
     }
 
-    fn matmul_with(&self, k: &s::Kernel, tile: usize, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, d: &MatmulDims) {
+    fn matmul_with(
+        &self,
+        k: &s::Kernel,
+        tile: usize,
+        a: &GpuBuffer,
+        b: &GpuBuffer,
+        out: &GpuBuffer,
+        d: &MatmulDims,
+    ) {
         let last = d.batch.saturating_sub(1);
         need(k.entry, "a", a, last * d.a_batch_stride + d.m * d.k);
         need(k.entry, "b", b, last * d.b_batch_stride + d.k * d.n);
@@ -96,11 +104,23 @@ impl Gpu {
     }
 
     /// x: (rows, cols), bias: (cols) → out: (rows, cols), out[r,c] = x[r,c] + bias[c].
-    pub fn add_bias(&self, x: &GpuBuffer, bias: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
+    pub fn add_bias(
+        &self,
+        x: &GpuBuffer,
+        bias: &GpuBuffer,
+        out: &GpuBuffer,
+        rows: usize,
+        cols: usize,
+    ) {
         need("add_bias", "x", x, rows * cols);
         need("add_bias", "bias", bias, cols);
         need("add_bias", "out", out, rows * cols);
-        self.dispatch(&s::ADD_BIAS, &[u(rows), u(cols)], &[x, bias, out], grid_threads(rows * cols, 256));
+        self.dispatch(
+            &s::ADD_BIAS,
+            &[u(rows), u(cols)],
+            &[x, bias, out],
+            grid_threads(rows * cols, 256),
+        );
     }
 
     /// x: (rows, cols) → out: (cols), out[c] = Σ_r x[r,c] (fixed tree of 16 row lanes).
@@ -187,7 +207,14 @@ impl Gpu {
 
     /// table: (R, cols), ids: (n_ids) u32 → out: (n_ids, cols), out[j] = table[ids[j]].
     /// Every id must be < R (not checked here: the ids live on the GPU).
-    pub fn gather_rows(&self, table: &GpuBuffer, ids: &GpuBuffer, out: &GpuBuffer, n_ids: usize, cols: usize) {
+    pub fn gather_rows(
+        &self,
+        table: &GpuBuffer,
+        ids: &GpuBuffer,
+        out: &GpuBuffer,
+        n_ids: usize,
+        cols: usize,
+    ) {
         need("gather_rows", "ids", ids, n_ids);
         need("gather_rows", "out", out, n_ids * cols);
         let groups = grid_threads(n_ids * cols, 64);
@@ -225,7 +252,10 @@ impl Gpu {
         c: usize,
         nh: usize,
     ) {
-        assert!(nh > 0 && c.is_multiple_of(nh), "attention_forward: c = {c} is not a multiple of nh = {nh}");
+        assert!(
+            nh > 0 && c.is_multiple_of(nh),
+            "attention_forward: c = {c} is not a multiple of nh = {nh}"
+        );
         need("attention_forward", "qkv", qkv, b * t * 3 * c);
         need("attention_forward", "out", out, b * t * c);
         need("attention_forward", "att", att, b * nh * t * t);
@@ -317,18 +347,47 @@ impl Gpu {
     }
 
     /// AdamW step in place. param, grad, m, v: (n)
-    pub fn adamw_update(&self, param: &GpuBuffer, grad: &GpuBuffer, m: &GpuBuffer, v: &GpuBuffer, n: usize, p: &AdamParams) {
+    pub fn adamw_update(
+        &self,
+        param: &GpuBuffer,
+        grad: &GpuBuffer,
+        m: &GpuBuffer,
+        v: &GpuBuffer,
+        n: usize,
+        p: &AdamParams,
+    ) {
         for (name, buf) in [("param", param), ("grad", grad), ("m", m), ("v", v)] {
             need("adamw_update", name, buf, n);
         }
-        let params = [u(n), f(p.lr), f(p.beta1), f(p.beta2), f(p.eps), f(p.weight_decay), f(p.bc1), f(p.bc2)];
+        let params = [
+            u(n),
+            f(p.lr),
+            f(p.beta1),
+            f(p.beta2),
+            f(p.eps),
+            f(p.weight_decay),
+            f(p.bc1),
+            f(p.bc2),
+        ];
         self.dispatch(&s::ADAMW_UPDATE, &params, &[param, grad, m, v], grid_threads(n, 256));
     }
 
     /// SGD step in place: p = p − lr·(g + weight_decay·p). param, grad: (n)
-    pub fn sgd_update(&self, param: &GpuBuffer, grad: &GpuBuffer, n: usize, lr: f32, weight_decay: f32) {
+    pub fn sgd_update(
+        &self,
+        param: &GpuBuffer,
+        grad: &GpuBuffer,
+        n: usize,
+        lr: f32,
+        weight_decay: f32,
+    ) {
         need("sgd_update", "param", param, n);
         need("sgd_update", "grad", grad, n);
-        self.dispatch(&s::SGD_UPDATE, &[u(n), f(lr), f(weight_decay)], &[param, grad], grid_threads(n, 256));
+        self.dispatch(
+            &s::SGD_UPDATE,
+            &[u(n), f(lr), f(weight_decay)],
+            &[param, grad],
+            grid_threads(n, 256),
+        );
     }
 }

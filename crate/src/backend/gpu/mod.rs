@@ -29,8 +29,8 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use pipelines::{Pipelines, UNIFORM_SLOT};
-use pool::Pool;
 pub use pool::GpuBuffer;
+use pool::Pool;
 use shaders::Kernel;
 
 /// Bytes of the uniform arena: 4096 dispatches per submission. When a submission records more,
@@ -67,7 +67,9 @@ impl Pending {
     fn encoder(&mut self, device: &wgpu::Device) -> &mut wgpu::CommandEncoder {
         self.pass = None;
         self.encoder.get_or_insert_with(|| {
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("papertoys") })
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("papertoys"),
+            })
         })
     }
 
@@ -102,7 +104,8 @@ impl Gpu {
     /// Opens the first adapter wgpu offers (a CPU adapter such as Mesa's lavapipe counts) and
     /// a device with WebGPU's default limits, plus the adapter's larger buffer sizes.
     pub async fn new() -> Result<Rc<Gpu>, String> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -162,6 +165,13 @@ impl Gpu {
     /// Whether the adapter is a CPU implementation (lavapipe, SwiftShader, WARP).
     pub fn is_cpu_adapter(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// Frees every idle pooled buffer and the cached bind groups (which keep buffers alive),
+    /// e.g. when the page switches to a toy with other tensor sizes. Buffers in use are kept.
+    pub fn trim(&self) {
+        self.pool.borrow_mut().clear();
+        self.pipelines.borrow_mut().clear_bind_groups();
     }
 
     pub fn stats(&self) -> GpuStats {
@@ -241,7 +251,9 @@ impl Gpu {
     pub fn flush(&self) {
         let mut p = self.pending.borrow_mut();
         p.pass = None; // ends the compute pass, which unlocks the encoder
-        let Some(encoder) = p.encoder.take() else { return };
+        let Some(encoder) = p.encoder.take() else {
+            return;
+        };
         if !p.arena.is_empty() {
             self.queue.write_buffer(&self.uniforms, 0, &p.arena);
         }
@@ -297,10 +309,8 @@ impl Gpu {
             .map_err(|_| "GPU read: the map callback was dropped (device lost?)".to_string())?
             .map_err(|e| format!("GPU read: mapping the staging buffer failed: {e}"))?;
         let out = {
-            let view = staging
-                .slice(..total)
-                .get_mapped_range()
-                .map_err(|e| format!("GPU read: {e}"))?;
+            let view =
+                staging.slice(..total).get_mapped_range().map_err(|e| format!("GPU read: {e}"))?;
             let mut offset = 0;
             let mut out = Vec::with_capacity(bufs.len());
             for b in bufs {
@@ -317,9 +327,19 @@ impl Gpu {
 
     /// Records one dispatch of `kernel`: `params` fill its uniform struct (u32s; f32s as
     /// `to_bits`), `bufs` bind at 1.., `groups` is the workgroup grid.
-    pub(crate) fn dispatch(&self, kernel: &Kernel, params: &[u32], bufs: &[&GpuBuffer], groups: [u32; 3]) {
+    pub(crate) fn dispatch(
+        &self,
+        kernel: &Kernel,
+        params: &[u32],
+        bufs: &[&GpuBuffer],
+        groups: [u32; 3],
+    ) {
         assert_eq!(bufs.len(), kernel.storage.len(), "{}: wrong number of buffers", kernel.entry);
-        assert!(4 * params.len() as u64 <= UNIFORM_SLOT, "{}: uniform struct too big", kernel.entry);
+        assert!(
+            4 * params.len() as u64 <= UNIFORM_SLOT,
+            "{}: uniform struct too big",
+            kernel.entry
+        );
         assert!(
             groups.iter().all(|&g| g <= MAX_GROUPS),
             "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension",
@@ -329,8 +349,13 @@ impl Gpu {
             return; // empty tensors: nothing to compute
         }
         let pipeline = self.pipelines.borrow_mut().get(&self.device, kernel);
-        let bind_group =
-            self.pipelines.borrow_mut().bind_group(&self.device, kernel, &pipeline, &self.uniforms, bufs);
+        let bind_group = self.pipelines.borrow_mut().bind_group(
+            &self.device,
+            kernel,
+            &pipeline,
+            &self.uniforms,
+            bufs,
+        );
         if self.pending.borrow().arena.len() as u64 + UNIFORM_SLOT > ARENA_BYTES {
             self.flush();
         }

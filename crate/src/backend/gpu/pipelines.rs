@@ -4,8 +4,9 @@
 //! Everything is built on first use and kept for the life of the `Gpu`. The layouts are
 //! explicit (from `shaders::Kernel::storage`), not derived from the WGSL, so that the uniform
 //! binding can take a dynamic offset into the shared uniform arena. Bind groups can be cached
-//! because pooled buffers are never destroyed and the arena buffer never changes; a training
-//! loop reuses the same few hundred (entry, buffers) combinations every step.
+//! because a buffer id names one wgpu buffer forever (ids are never reused) and the arena
+//! buffer never changes; a training loop whose pool hands out the same buffers every step
+//! reuses the same (entry, buffers) combinations, so it stops creating bind groups too.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -41,6 +42,10 @@ pub(crate) struct Pipelines {
 }
 
 impl Pipelines {
+    pub fn clear_bind_groups(&mut self) {
+        self.bind_groups.clear();
+    }
+
     /// The pipeline for `kernel`, compiling its shader file on first use.
     pub fn get(&mut self, device: &wgpu::Device, kernel: &Kernel) -> Rc<Pipeline> {
         if let Some(p) = self.pipelines.get(kernel.entry) {

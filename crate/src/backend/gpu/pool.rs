@@ -4,8 +4,8 @@
 //! Why a pool: a training step allocates and frees the same activations and gradients every
 //! time, and creating a wgpu buffer costs a driver allocation (and in the browser, a trip
 //! through the JS bridge). With free lists keyed by exact byte size, after the first step every
-//! `alloc` is a `Vec::pop`, and `GpuStats::buffers_created` stops growing. Buffers are never
-//! destroyed while the `Gpu` lives, which also keeps cached bind groups valid (see `pipelines`).
+//! `alloc` is a `Vec::pop`, and `GpuStats::buffers_created` stops growing. Idle buffers are
+//! kept until `Gpu::trim` or the end of the `Gpu`.
 //!
 //! Reuse is safe without waiting for the GPU: every command runs in queue order, so a buffer
 //! freed after being recorded into the pending encoder can be handed out again at once — later
@@ -70,6 +70,12 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
+    /// Drops every idle buffer (wgpu frees it once no submitted work uses it).
+    pub(crate) fn clear(&mut self) {
+        self.storage.clear();
+        self.staging.clear();
+    }
+
     /// An idle storage buffer of exactly `bytes`, if any.
     pub(crate) fn take_storage(&mut self, bytes: u64) -> Option<(u64, wgpu::Buffer)> {
         self.storage.get_mut(&bytes)?.pop()

@@ -30,11 +30,8 @@ pub enum Access {
     ReadWrite,
 }
 
-use Access::{Read as R, ReadWrite as W};
-
 /// One compute entry point: the file it lives in and its storage bindings 1.. in order.
 /// Pipelines and layouts are cached by `entry`, so entry names are unique across files.
-#[derive(Debug)]
 pub struct Kernel {
     pub file: &'static str,
     pub source: &'static str,
@@ -42,46 +39,54 @@ pub struct Kernel {
     pub storage: &'static [Access],
 }
 
-const fn k(file: &'static str, source: &'static str, entry: &'static str, storage: &'static [Access]) -> Kernel {
+const fn k(
+    file: &'static str,
+    source: &'static str,
+    entry: &'static str,
+    storage: &'static [Access],
+) -> Kernel {
     Kernel { file, source, entry, storage }
 }
 
-pub const MATMUL_TILED: Kernel = k("matmul.wgsl", MATMUL, "matmul", &[R, R, W]);
-pub const MATMUL_NAIVE: Kernel = k("matmul.wgsl", MATMUL, "matmul_naive", &[R, R, W]);
+// One line per entry point, so the table reads as a table.
+#[rustfmt::skip]
+mod table {
+    use super::Access::{Read as R, ReadWrite as W};
+    use super::*;
 
-pub const ADD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add", &[R, R, W]);
-pub const MUL: Kernel = k("elementwise.wgsl", ELEMENTWISE, "mul", &[R, R, W]);
-pub const SCALE: Kernel = k("elementwise.wgsl", ELEMENTWISE, "scale", &[R, W]);
-pub const ADD_BIAS: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add_bias", &[R, R, W]);
-pub const GELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_forward", &[R, W]);
-pub const GELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_backward", &[R, R, W]);
-pub const RELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_forward", &[R, W]);
-pub const RELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_backward", &[R, R, W]);
+    pub const MATMUL_TILED: Kernel = k("matmul.wgsl", MATMUL, "matmul", &[R, R, W]);
+    pub const MATMUL_NAIVE: Kernel = k("matmul.wgsl", MATMUL, "matmul_naive", &[R, R, W]);
 
-pub const SUM: Kernel = k("reduce.wgsl", REDUCE, "sum", &[R, W]);
-pub const SUM_SQUARES: Kernel = k("reduce.wgsl", REDUCE, "sum_squares", &[R, W]);
-pub const SUM_ROWS: Kernel = k("reduce.wgsl", REDUCE, "sum_rows", &[R, W]);
+    pub const ADD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add", &[R, R, W]);
+    pub const MUL: Kernel = k("elementwise.wgsl", ELEMENTWISE, "mul", &[R, R, W]);
+    pub const SCALE: Kernel = k("elementwise.wgsl", ELEMENTWISE, "scale", &[R, W]);
+    pub const ADD_BIAS: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add_bias", &[R, R, W]);
+    pub const GELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_forward", &[R, W]);
+    pub const GELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_backward", &[R, R, W]);
+    pub const RELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_forward", &[R, W]);
+    pub const RELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_backward", &[R, R, W]);
 
-pub const ADAMW_UPDATE: Kernel = k("optim.wgsl", OPTIM, "adamw_update", &[W, R, W, W]);
-pub const SGD_UPDATE: Kernel = k("optim.wgsl", OPTIM, "sgd_update", &[W, R]);
+    pub const SUM: Kernel = k("reduce.wgsl", REDUCE, "sum", &[R, W]);
+    pub const SUM_SQUARES: Kernel = k("reduce.wgsl", REDUCE, "sum_squares", &[R, W]);
+    pub const SUM_ROWS: Kernel = k("reduce.wgsl", REDUCE, "sum_rows", &[R, W]);
 
-pub const LAYERNORM_FORWARD: Kernel =
-    k("layernorm.wgsl", LAYERNORM, "layernorm_forward", &[R, R, R, W, W, W]);
-/// Both backward entry points declare the same eight bindings: dy, x, gamma, mean, rstd, dx,
-/// dgamma, dbeta.
-pub const LAYERNORM_BACKWARD_DX: Kernel =
-    k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dx", &[R, R, R, R, R, W, W, W]);
-pub const LAYERNORM_BACKWARD_DPARAMS: Kernel =
-    k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dparams", &[R, R, R, R, R, W, W, W]);
+    pub const ADAMW_UPDATE: Kernel = k("optim.wgsl", OPTIM, "adamw_update", &[W, R, W, W]);
+    pub const SGD_UPDATE: Kernel = k("optim.wgsl", OPTIM, "sgd_update", &[W, R]);
 
-pub const ATTENTION_FORWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_forward", &[R, W, W]);
-pub const ATTENTION_BACKWARD: Kernel =
-    k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W]);
+    pub const LAYERNORM_FORWARD: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_forward", &[R, R, R, W, W, W]);
+    // Both backward entry points declare the same eight bindings:
+    // dy, x, gamma, mean, rstd (read), dx, dgamma, dbeta (read_write).
+    pub const LAYERNORM_BACKWARD_DX: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dx", &[R, R, R, R, R, W, W, W]);
+    pub const LAYERNORM_BACKWARD_DPARAMS: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dparams", &[R, R, R, R, R, W, W, W]);
 
-pub const CROSS_ENTROPY_FORWARD: Kernel =
-    k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
-pub const CROSS_ENTROPY_BACKWARD: Kernel =
-    k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
+    pub const ATTENTION_FORWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_forward", &[R, W, W]);
+    pub const ATTENTION_BACKWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W]);
 
-pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
-pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
+    pub const CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
+    pub const CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
+
+    pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
+    pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
+}
+
+pub use table::*;
