@@ -1,4 +1,4 @@
-// attention.wgsl — fused causal softmax attention, forward and backward (spec: notes/kernels.md).
+// attention.wgsl — fused causal softmax attention, forward and backward (spec: docs/kernels.md).
 //
 // Shapes (named dims; hs = C / NH):
 //   qkv  (B, T, 3C): the row for (b, t) starts at (b*T + t)*3C; head h reads

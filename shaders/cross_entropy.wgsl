@@ -1,5 +1,5 @@
 // cross_entropy.wgsl — softmax cross-entropy over rows of logits, forward and backward
-// (spec: notes/kernels.md).
+// (spec: docs/kernels.md).
 //
 // Shapes: logits, probs, dlogits (N, V) with N = dims.n rows, V = dims.v classes;
 // targets (N) u32 (host guarantees target < V); losses, correct (N); dloss (1).

@@ -1,5 +1,5 @@
 // elementwise.wgsl — one thread per element: add, mul, scale, add_bias, and the GELU and ReLU
-// activations forward and backward (spec: notes/kernels.md).
+// activations forward and backward (spec: docs/kernels.md).
 //
 // Shapes: every array is (n) flat; add_bias reads x, out as (rows, cols) and bias as (cols).
 //   add:           out = a + b                 mul:           out = a · b

@@ -1,5 +1,5 @@
 // embedding.wgsl — row gather (embedding lookup) and its gradient, a row scatter-add
-// done as a gather over a CSR index so that no atomics are needed (spec: notes/kernels.md).
+// done as a gather over a CSR index so that no atomics are needed (spec: docs/kernels.md).
 //
 // gather_rows:  table (R, C), ids (N) u32 -> out (N, C); out[j, c] = table[ids[j], c].
 //               The host guarantees ids[j] < R.

@@ -1,5 +1,5 @@
 // layernorm.wgsl — layer normalisation over the last dim, forward and backward
-// (spec: notes/kernels.md).
+// (spec: docs/kernels.md).
 //
 // Shapes: x, y, dy, dx (N, C) with N = dims.rows, C = dims.cols; gamma, beta, dgamma, dbeta (C);
 // mean, rstd (N). eps = 1e-5, biased variance (divide by C).

@@ -1,4 +1,4 @@
-// matmul.wgsl — batched matrix product with optional transposes (spec: notes/kernels.md).
+// matmul.wgsl — batched matrix product with optional transposes (spec: docs/kernels.md).
 //
 // out (batch, M, N) = op(a) (M, K) · op(b) (K, N), for bi in 0..batch:
 //   A(bi, i, kk) = a[bi*a_batch_stride + (a_trans ? kk*M + i : i*K + kk)]

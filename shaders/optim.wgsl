@@ -1,4 +1,4 @@
-// optim.wgsl — optimizer updates, in place, one thread per parameter (spec: notes/kernels.md).
+// optim.wgsl — optimizer updates, in place, one thread per parameter (spec: docs/kernels.md).
 //
 // Shapes: param, grad, m, v all (n).
 //   adamw_update (Loshchilov & Hutter, decoupled weight decay):

@@ -1,5 +1,5 @@
 // reduce.wgsl — fixed-order sums: sum, sum_squares (the whole array to one number) and
-// sum_rows (a matrix down its rows) (spec: notes/kernels.md).
+// sum_rows (a matrix down its rows) (spec: docs/kernels.md).
 //
 // Shapes and what they compute:
 //   sum:         x (n)            → out (1):    out[0] = scale · Σ x

@@ -1,4 +1,4 @@
-//! The CPU reference kernels, one function per row of the kernel list; the GPU backend
+//! The CPU reference kernels, one function per row of `docs/kernels.md`; the GPU backend
 //! (`backend/gpu`, `shaders/*.wgsl`) implements the same list and is tested against these.
 //!
 //! Deliberate choices that keep a CPU run bit-identical on every machine, native or wasm:

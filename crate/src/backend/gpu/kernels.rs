@@ -1,4 +1,4 @@
-//! The kernel list of `notes/kernels.md` on the GPU: one method per kernel, with the CPU
+//! The kernel list of `docs/kernels.md` on the GPU: one method per kernel, with the CPU
 //! reference's names and argument order (inputs, then outputs, then sizes and scalars).
 //! Outputs are caller-allocated and fully overwritten.
 //!

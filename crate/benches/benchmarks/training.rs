@@ -1,0 +1,115 @@
+//! Training steps/s of `grokking` with its default config (p = 47, 1 layer, d_model 64, 4 heads,
+//! batch 512, AdamW), driven exactly as the CLI and the page drive it: `toy.step(n)`.
+//! PyTorch runs the same model in scripts/bench/torch_grokking.py.
+//!
+//! Two modes per backend:
+//! - "train": eval_every = 1000, so the timed steps are training steps only (forward, backward,
+//!   AdamW); this is the row compared with PyTorch.
+//! - "defaults": eval_every = 10 as shipped, called as step(10) the way the CLI does: every 10
+//!   steps the whole train and validation tables are evaluated and read back. This is the row
+//!   compared with the page (wasm), which runs the same defaults.
+//!
+//! On the GPU each repetition ends with one small read, so the time includes the GPU finishing
+//! the work, not just recording it. The GPU discipline numbers come from `Gpu::stats()` over the
+//! timed repetitions, after warm-up: submissions, buffers created and dispatches per step.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use papertoys::Device;
+use papertoys::backend::gpu::{Gpu, GpuStats};
+use papertoys::toys::{self, Toy};
+use serde_json::json;
+
+use crate::Sink;
+use crate::timing::gpu_sync;
+
+pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    println!("\n== grokking training steps/s (defaults; median of {} repetitions; {threads} threads) ==", sink.reps());
+    let mut devices = vec![Device::Cpu];
+    match (with_gpu, gpu) {
+        (true, Some(g)) => devices.push(Device::Gpu(g.clone())),
+        (true, None) => println!("gpu: no adapter, skipped"),
+        _ => {}
+    }
+    for device in &devices {
+        for (mode, eval_every) in [("train", 1000), ("defaults", 10)] {
+            let r = measure_toy(sink, device, eval_every);
+            let per = |x: u64| x as f64 / r.steps as f64;
+            let mut rec = json!({ "section": "training", "toy": "grokking", "backend": device.name(), "mode": mode,
+                "eval_every": eval_every, "threads": threads, "steps_per_s": r.steps_per_s, "min": r.min, "max": r.max,
+                "steps_per_rep": r.steps_per_rep, "reps": r.reps });
+            let mut line = format!("{:<4} {:<9} {:>8.2} steps/s", device.name(), mode, r.steps_per_s);
+            if let Some(d) = r.gpu_delta {
+                // Every repetition ends with one synchronising read (one submission) of our own.
+                let subs = d.submissions - r.reps as u64;
+                rec["gpu"] = json!({ "submissions_per_step": per(subs), "buffers_created_per_step": per(d.buffers_created),
+                    "dispatches_per_step": per(d.dispatches) });
+                line += &format!(
+                    "  ({:.2} submissions, {:.2} buffers created, {:.1} dispatches per step)",
+                    per(subs),
+                    per(d.buffers_created),
+                    per(d.dispatches)
+                );
+            }
+            sink.record(rec);
+            println!("{line}");
+        }
+    }
+}
+
+struct ToyTiming {
+    steps_per_s: f64,
+    min: f64,
+    max: f64,
+    steps_per_rep: u64,
+    reps: usize,
+    steps: u64,
+    /// Change of `Gpu::stats()` over the timed repetitions.
+    gpu_delta: Option<GpuStats>,
+}
+
+fn measure_toy(sink: &Sink, device: &Device, eval_every: u64) -> ToyTiming {
+    let entry = toys::find("grokking").expect("grokking is registered");
+    let config = entry.config_from_pairs(&[("eval_every".into(), eval_every.to_string())]).expect("valid config");
+    let mut toy = (entry.build)(&config, device).expect("toy builds");
+    let gpu = match device {
+        Device::Gpu(g) => Some(g.clone()),
+        Device::Cpu => None,
+    };
+    let probe = gpu.as_ref().map(|g| g.alloc(1));
+    // One timed chunk: n steps, called as step(eval_every) pieces like the CLI, then a GPU sync.
+    let mut chunk = |toy: &mut Box<dyn Toy>, n: u64| -> f64 {
+        let t = Instant::now();
+        let mut done = 0;
+        while done < n {
+            let k = eval_every.min(n - done);
+            pollster::block_on(toy.step(k)).expect("step");
+            done += k;
+        }
+        if let (Some(g), Some(p)) = (&gpu, &probe) {
+            gpu_sync(g, p);
+        }
+        t.elapsed().as_secs_f64()
+    };
+    // Warm-up: the step-0 evaluation, pipelines, the buffer pool, the bind group cache.
+    chunk(&mut toy, 10);
+    let per_step = chunk(&mut toy, 10) / 10.0;
+    // About 4 target-lengths per repetition, in whole eval periods; "train" stays below step 1000
+    // so that no evaluation falls inside the timed steps.
+    let reps = sink.reps();
+    let mut n = ((4.0 * sink.target_secs() / per_step) as u64).clamp(10, 200);
+    n = n.div_ceil(10) * 10;
+    if eval_every == 1000 {
+        n = n.min((1000 - 20) / reps as u64 / 10 * 10);
+    }
+    let before = gpu.as_ref().map(|g| g.stats());
+    let mut rates: Vec<f64> = (0..reps).map(|_| n as f64 / chunk(&mut toy, n)).collect();
+    let gpu_delta = gpu.as_ref().zip(before).map(|(g, b)| {
+        let a = g.stats();
+        GpuStats { buffers_created: a.buffers_created - b.buffers_created, submissions: a.submissions - b.submissions, dispatches: a.dispatches - b.dispatches }
+    });
+    rates.sort_by(f64::total_cmp);
+    ToyTiming { steps_per_s: rates[reps / 2], min: rates[0], max: rates[reps - 1], steps_per_rep: n, reps, steps: n * reps as u64, gpu_delta }
+}
