@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run build`: the wasm crate, then the static site (web/dist/) when the web frontend exists.
+# `npm run build`: the wasm crate, then the type-checked static site (web/dist/) when the web frontend exists.
 set -euo pipefail
 
 # shellcheck source=scripts/setup.sh
@@ -14,4 +14,7 @@ if [ ! -f "$PT_ROOT/web/index.html" ]; then
     exit 0
 fi
 
+# Type-check first (Vite strips types without checking them), then bundle into web/dist/.
+"$PT_ROOT/node_modules/.bin/tsc" -p web --noEmit
 "$PT_ROOT/node_modules/.bin/vite" build web "$@"
+echo "build: static site in web/dist/ (serve it from any static file server, e.g. npx vite preview web)"

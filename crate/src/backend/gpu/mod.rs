@@ -27,6 +27,7 @@ pub mod shaders;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use pipelines::{Pipelines, UNIFORM_SLOT};
 pub use pool::GpuBuffer;
@@ -98,6 +99,10 @@ pub struct Gpu {
     pipelines: RefCell<Pipelines>,
     pending: RefCell<Pending>,
     stats: Cell<GpuStats>,
+    /// The first validation error or device loss wgpu reported. wgpu's default handler would
+    /// panic, which in the browser kills the worker's wasm instance; instead `read` returns it
+    /// as an error, so the page can fall back to the CPU and keep the config.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -138,6 +143,15 @@ impl Gpu {
             })
             .await
             .map_err(|e| format!("GPU adapter {} could not open a device: {e}", info.name))?;
+        let failure = Arc::new(Mutex::new(None::<String>));
+        let slot = failure.clone();
+        device.on_uncaptured_error(Arc::new(move |e| {
+            slot.lock().expect("not poisoned").get_or_insert_with(|| format!("GPU error: {e}"));
+        }));
+        let slot = failure.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            slot.lock().expect("not poisoned").get_or_insert_with(|| format!("GPU device lost ({reason:?}): {msg}"));
+        });
         let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("uniform arena"),
             size: ARENA_BYTES,
@@ -153,6 +167,7 @@ impl Gpu {
             pipelines: RefCell::new(Pipelines::default()),
             pending: RefCell::new(Pending::default()),
             stats: Cell::new(GpuStats { buffers_created: 1, ..Default::default() }),
+            failure,
         };
         Ok(Rc::new(gpu))
     }
@@ -267,6 +282,7 @@ impl Gpu {
     /// Reads buffers back as f32 (a u32 buffer's bits can be recovered with `f32::to_bits`).
     /// One submission and one map for all of them, through a pooled staging buffer.
     pub async fn read(&self, bufs: &[&GpuBuffer]) -> Result<Vec<Vec<f32>>, String> {
+        self.check()?;
         let total: u64 = bufs.iter().map(|b| 4 * b.len as u64).sum();
         if total == 0 {
             return Ok(bufs.iter().map(|_| Vec::new()).collect());
@@ -322,7 +338,17 @@ impl Gpu {
         };
         staging.unmap();
         self.pool.borrow_mut().give_staging(staging);
+        self.check()?;
         Ok(out)
+    }
+
+    /// The error wgpu reported since the device was opened (a failed validation, a lost
+    /// device), if any: after one, no result of this device can be trusted.
+    pub fn check(&self) -> Result<(), String> {
+        match self.failure.lock().expect("not poisoned").as_ref() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Records one dispatch of `kernel`: `params` fill its uniform struct (u32s; f32s as

@@ -1,0 +1,396 @@
+/**
+ * The toy panel — the part of a page that an iframe embeds: play / pause / step / reset, the
+ * status line (step, steps/s, backend), the controls, the live charts, the run digest, and the
+ * share / export buttons. It owns the run spec and follows one run at a time:
+ *
+ *     controls → RunSpec → engine.create → worker → `progress` rows → charts and status
+ *
+ * Test hooks (`data-testid`): play, pause, step-once, reset, step, steps-per-second, backend,
+ * backend-reason, digest, error, notice, share, status, log-x, export-csv, export-json; the
+ * charts and the share dialog add theirs.
+ */
+
+import { MetricCharts } from './charts';
+import { Controls } from './controls';
+import { download, el, setMessage } from './dom';
+import type { Engine, RunMessage } from './engine';
+import { downloadCsv, downloadJson, baseName, type RunRecord } from './export';
+import { formatValue, type Config, type ToyInfo, type Value } from './params';
+import { ShareDialog, cliCommand } from './share/dialog';
+import { shareUrls, type RunSpec, type ViewOptions } from './share/link';
+import type { Backend, BackendChoice, Row } from './worker/protocol';
+
+type Phase = 'building' | 'ready' | 'done' | 'failed';
+
+export interface PlaygroundOptions {
+  engine: Engine;
+  toy: ToyInfo;
+  /** The page's headline, for the embed snippet's title. */
+  headline: string;
+  spec: RunSpec;
+  view: ViewOptions;
+  /** Problems found in the link, shown in the error area. */
+  problems: string[];
+  /** Called whenever the run spec changes (the shell keeps the address bar in step). */
+  onSpec?: (spec: RunSpec) => void;
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+
+export class Playground {
+  readonly root: HTMLElement;
+  spec: RunSpec;
+
+  private engine: Engine;
+  private toy: ToyInfo;
+  private controls: Controls;
+  private charts: MetricCharts;
+  private share: ShareDialog;
+  private onSpec: (spec: RunSpec) => void;
+
+  // The run on screen.
+  private phase: Phase = 'building';
+  private playing = false;
+  private backend: Backend | null = null;
+  private metricNames: string[] = [];
+  private rows: Row[] = [];
+  private stepsDone = 0;
+  private digest = '';
+  private stepsPerSecond = 0;
+  private changeSeq = 0;
+  /** Why the run is on the CPU after a WebGPU failure (until the backend is chosen again). */
+  private fallbackReason: string | null = null;
+
+  // Elements the status updates touch.
+  private ui = {
+    play: el('button', { type: 'button', class: 'primary', testid: 'play', title: 'train until the target step count' }, '▶ Play'),
+    pause: el('button', { type: 'button', testid: 'pause', title: 'pause training' }, '❚❚ Pause'),
+    stepOnce: el('button', { type: 'button', testid: 'step-once', title: 'train one evaluation interval (eval_every steps)' }, 'Step'),
+    reset: el('button', { type: 'button', testid: 'reset', title: 'start this run again from step 0' }, '↺ Reset'),
+    shareButton: el('button', { type: 'button', class: 'share-button', testid: 'share' }, 'Share / embed'),
+    step: el('span', { class: 'num', testid: 'step' }, '0'),
+    target: el('span', { class: 'num' }, ''),
+    sps: el('span', { class: 'num', testid: 'steps-per-second' }, '0'),
+    status: el('span', { class: 'status', testid: 'status' }, 'starting…'),
+    bar: el('div', { class: 'progress-fill' }),
+    backend: el('span', { class: 'badge', testid: 'backend' }, ''),
+    reason: el('span', { class: 'reason', testid: 'backend-reason', tabindex: 0 }, ''),
+    notice: el('div', { class: 'notice', testid: 'notice', role: 'status', hidden: true }),
+    error: el('div', { class: 'error', testid: 'error', role: 'alert', hidden: true }),
+    digest: el('code', { class: 'digest', testid: 'digest' }, ''),
+    digestSteps: el('span', { class: 'num', testid: 'digest-steps' }, ''),
+    digestNote: el('span', { class: 'digest-note' }, ''),
+    logX: el('input', { type: 'checkbox', testid: 'log-x' }),
+    digestLine: el('p', { class: 'digest-line', hidden: true }),
+  };
+
+  constructor(o: PlaygroundOptions) {
+    this.engine = o.engine;
+    this.toy = o.toy;
+    this.spec = o.spec;
+    this.onSpec = o.onSpec ?? (() => {});
+    this.engine.onRun = (m) => this.onMessage(m);
+
+    this.controls = new Controls(o.toy, {
+      onParam: (name, value, direction) => void this.change(name, value, direction),
+      onSteps: (n) => this.setSteps(n),
+      onBackend: (b) => this.setBackend(b),
+      onNewSeed: () => void this.change('seed', 1 + Math.floor(Math.random() * 999_999), 1),
+    });
+    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
+    this.controls.hide(o.view.hide);
+
+    this.charts = new MetricCharts((group) => {
+      const b = el('button', { type: 'button', class: 'small', testid: `export-png-${group}`, title: 'save this chart as a PNG image' }, 'PNG');
+      b.addEventListener('click', async () => download(`${baseName(this.record())}-${group}.png`, await this.charts.png(group)));
+      return b;
+    });
+    this.share = new ShareDialog(o.toy, o.headline, o.view.hide);
+
+    const u = this.ui;
+    u.play.addEventListener('click', () => this.play());
+    u.pause.addEventListener('click', () => this.pause());
+    u.stepOnce.addEventListener('click', () => this.stepOnce());
+    u.reset.addEventListener('click', () => {
+      this.clearError();
+      this.restart(false);
+    });
+    u.shareButton.addEventListener('click', () => this.share.open());
+    u.logX.addEventListener('change', () => this.charts.setLogX(u.logX.checked));
+    // A long reason (a driver's whole error) shows two lines; a click shows all of it.
+    u.reason.addEventListener('click', () => u.reason.classList.toggle('open'));
+    const csv = el('button', { type: 'button', class: 'small', testid: 'export-csv', title: 'metrics as CSV' }, 'CSV');
+    csv.addEventListener('click', () => downloadCsv(this.record()));
+    const json = el('button', { type: 'button', class: 'small', testid: 'export-json', title: 'metrics and run settings as JSON' }, 'JSON');
+    json.addEventListener('click', () => downloadJson(this.record()));
+
+    const toolbar = el(
+      'div',
+      { class: 'toolbar' },
+      el('div', { class: 'buttons' }, u.play, u.pause, u.stepOnce, u.reset),
+      el(
+        'div',
+        { class: 'readout' },
+        el('span', { class: 'stat' }, el('span', { class: 'stat-label' }, 'step '), u.step, u.target),
+        el('span', { class: 'stat' }, u.sps, el('span', { class: 'stat-label' }, ' steps/s')),
+        u.status,
+      ),
+      u.shareButton,
+    );
+    u.digestLine.append('Run digest ', u.digest, ' after ', u.digestSteps, ' steps. ', u.digestNote);
+    const backendLine = el('div', { class: 'backend-line' }, u.backend, u.reason);
+    const chartsBox = el(
+      'section',
+      { class: 'chart-area', 'aria-label': 'charts' },
+      el('div', { class: 'chart-tools' }, el('label', { class: 'check' }, u.logX, 'log-x'), el('span', { class: 'spacer' }), el('span', { class: 'stat-label' }, 'metrics: '), csv, json),
+      this.charts.root,
+      u.digestLine,
+    );
+    this.root = el(
+      'div',
+      { class: 'playground' },
+      toolbar,
+      el('div', { class: 'progress', 'aria-hidden': 'true' }, u.bar),
+      backendLine,
+      u.notice,
+      u.error,
+      el('div', { class: 'workspace' }, el('aside', { class: 'control-area', 'aria-label': 'settings' }, this.controls.root), chartsBox),
+      this.share.dialog,
+    );
+    this.showProblems(o.problems);
+    this.render();
+  }
+
+  // ---- actions --------------------------------------------------------------------------
+
+  /** Builds the run named by the spec from step 0; `play` trains it as soon as it exists. */
+  restart(play = this.playing) {
+    this.playing = play;
+    this.phase = 'building';
+    this.rows = [];
+    this.stepsDone = 0;
+    this.digest = '';
+    this.stepsPerSecond = 0;
+    this.charts.setRows([]);
+    this.engine.create(this.toy.id, this.spec.config, this.spec.backend);
+    this.specChanged();
+    this.render();
+  }
+
+  play() {
+    if (this.stepsDone >= this.spec.steps || this.phase === 'failed') return;
+    this.playing = true;
+    if (this.phase === 'ready') this.engine.train(this.spec.steps);
+    this.render();
+  }
+
+  pause() {
+    this.playing = false;
+    this.engine.pause();
+    this.render();
+  }
+
+  /** Trains to the next evaluation point (one `eval_every` interval). */
+  stepOnce() {
+    if (this.phase !== 'ready' || this.playing) return;
+    const every = Number(this.spec.config.eval_every ?? 1) || 1;
+    this.engine.train(Math.min(this.spec.steps, (Math.floor(this.stepsDone / every) + 1) * every));
+  }
+
+  /** Applies a "what to try" item: changes the config, restarts and trains. */
+  async apply(set: Config, opts: { newSeed?: boolean; logX?: boolean } = {}) {
+    if (opts.logX !== undefined) {
+      this.ui.logX.checked = opts.logX;
+      this.charts.setLogX(opts.logX);
+    }
+    const changes: Config = { ...set };
+    if (opts.newSeed) changes.seed = 1 + Math.floor(Math.random() * 999_999);
+    if (Object.keys(changes).length === 0) {
+      if (this.stepsDone === 0 || this.phase === 'done') this.restart(true);
+      else this.play();
+      return;
+    }
+    const overrides: Config = { ...this.spec.config };
+    for (const k of Object.keys(changes)) delete overrides[k];
+    const v = await this.engine.validate(this.toy.id, { ...overrides, ...changes });
+    this.clearError();
+    for (const r of v.rejected) this.controls.say(r.key, r.message);
+    this.spec = { ...this.spec, config: v.config };
+    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
+    this.restart(true);
+  }
+
+  /** A control changed one config key: validate it in the worker, then restart the run. */
+  private async change(name: string, value: Value, direction: 1 | -1) {
+    const seq = ++this.changeSeq;
+    const overrides: Config = { ...this.spec.config };
+    delete overrides[name];
+    overrides[name] = value; // last, so that only this key can be the one left out
+    const v = await this.engine.validate(this.toy.id, overrides, { key: name, direction });
+    if (seq !== this.changeSeq) return; // a newer change supersedes this one
+    const rejected = v.rejected.find((r) => r.key === name);
+    if (rejected) {
+      this.controls.say(name, `${rejected.message}; kept ${formatValue(this.spec.config[name])}.`);
+      this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
+      return;
+    }
+    if (v.snapped) this.controls.say(name, `${v.snapped.message}; using ${v.snapped.to}, the nearest value that works.`, 'info');
+    this.clearError();
+    this.spec = { ...this.spec, config: v.config };
+    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
+    this.restart();
+  }
+
+  private setSteps(n: number) {
+    this.spec = { ...this.spec, steps: n };
+    if (n < this.stepsDone) {
+      this.restart(); // the run is past the new target: its digest would not be of n steps
+      return;
+    }
+    if (this.phase === 'done' && n > this.stepsDone) this.phase = 'ready';
+    if (this.phase === 'ready' && n === this.stepsDone && this.stepsDone > 0) this.phase = 'done';
+    if (this.playing) this.engine.train(n);
+    this.specChanged();
+    this.render();
+  }
+
+  private setBackend(choice: BackendChoice) {
+    this.fallbackReason = null;
+    this.spec = { ...this.spec, backend: choice };
+    this.restart();
+  }
+
+  /** WebGPU failed mid-run: restart the same run on the CPU, in a fresh worker, and say so. */
+  private async fallBackToCpu(message: string) {
+    setMessage(this.ui.notice, `WebGPU failed during training (${message}). The run restarted on the CPU with the same settings.`);
+    this.ui.notice.dataset.sticky = '1';
+    this.fallbackReason = `WebGPU failed during training (${message}); CPU (WebAssembly) since`;
+    this.spec = { ...this.spec, backend: 'cpu' };
+    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
+    this.phase = 'building';
+    this.render();
+    try {
+      await this.engine.respawn();
+    } catch (e) {
+      this.phase = 'failed';
+      this.showProblems([`The training engine could not be restarted: ${e instanceof Error ? e.message : String(e)}`]);
+      this.render();
+      return;
+    }
+    this.restart();
+  }
+
+  // ---- worker messages ------------------------------------------------------------------
+
+  private onMessage(m: RunMessage) {
+    switch (m.type) {
+      case 'created':
+        this.backend = m.backend;
+        setMessage(this.ui.reason, m.backend === 'cpu' && this.fallbackReason ? this.fallbackReason : m.reason);
+        this.ui.reason.title = this.ui.reason.textContent ?? '';
+        if (m.notice) setMessage(this.ui.notice, m.notice);
+        else if (!this.ui.notice.dataset.sticky) setMessage(this.ui.notice, '');
+        delete this.ui.notice.dataset.sticky;
+        if (m.metricNames.join() !== this.metricNames.join()) {
+          this.metricNames = m.metricNames;
+          this.charts.setMetrics(m.metricNames);
+        }
+        this.phase = 'ready';
+        if (this.playing) this.engine.train(this.spec.steps);
+        this.specChanged();
+        break;
+      case 'progress':
+        this.rows = this.rows.concat(m.rows);
+        this.charts.setRows(m.rows, true);
+        this.stepsDone = m.stepsDone;
+        this.digest = m.digest;
+        this.stepsPerSecond = m.stepsPerSecond;
+        break;
+      case 'stopped':
+        this.stepsDone = m.stepsDone;
+        // A stop at an older target (the target was raised meanwhile) is not the end.
+        if (m.reason === 'target' && m.stepsDone >= this.spec.steps) {
+          this.playing = false;
+          this.phase = 'done';
+        }
+        break;
+      case 'gpu-failed':
+        void this.fallBackToCpu(m.message);
+        break;
+      case 'failed':
+        this.playing = false;
+        this.phase = 'failed';
+        this.showProblems([`The run failed: ${m.message}`]);
+        break;
+    }
+    this.render();
+  }
+
+  // ---- display --------------------------------------------------------------------------
+
+  private showProblems(problems: string[]) {
+    const e = this.ui.error;
+    e.replaceChildren(...problems.map((p) => el('p', {}, p)));
+    e.hidden = problems.length === 0;
+  }
+
+  private clearError() {
+    this.showProblems([]);
+  }
+
+  private specChanged() {
+    this.onSpec(this.spec);
+    this.share.update(this.spec, this.backend ?? (this.spec.backend === 'webgpu' ? 'webgpu' : 'cpu'));
+  }
+
+  private render() {
+    const u = this.ui;
+    const done = this.stepsDone >= this.spec.steps;
+    u.play.disabled = this.playing || done || this.phase === 'failed';
+    u.pause.disabled = !this.playing;
+    u.stepOnce.disabled = this.playing || done || this.phase !== 'ready';
+    u.step.textContent = String(this.stepsDone);
+    u.target.textContent = ` / ${fmtInt(this.spec.steps)}`;
+    const sps = this.stepsPerSecond;
+    u.sps.textContent = sps >= 100 ? String(Math.round(sps)) : sps.toFixed(1);
+    u.bar.style.width = `${Math.min(100, (100 * this.stepsDone) / this.spec.steps)}%`;
+    u.status.textContent =
+      this.phase === 'failed' ? 'failed'
+      : this.phase === 'building' ? (this.backend ? 'setting up…' : 'loading…')
+      : this.phase === 'done' ? 'done'
+      : this.playing ? 'training…'
+      : this.stepsDone > 0 ? 'paused'
+      : 'ready: press ▶';
+    u.status.dataset.phase = this.playing && this.phase === 'ready' ? 'training' : this.phase;
+    u.backend.textContent = this.backend ?? '';
+    u.backend.dataset.backend = this.backend ?? '';
+    u.backend.classList.toggle('stale', this.phase === 'building');
+    u.digest.textContent = this.digest;
+    u.digestSteps.textContent = this.digest ? String(this.stepsDone) : '';
+    u.digestLine.hidden = this.digest === '';
+    if (this.backend === 'cpu') {
+      const cli = cliCommand({ ...this.spec, steps: this.stepsDone || this.spec.steps }, this.toy, 'cpu');
+      // Rebuilt only when it changes, so that a selection in it survives the next update.
+      if (u.digestNote.dataset.cli !== cli) u.digestNote.replaceChildren('The command line prints the same: ', el('code', {}, cli));
+      u.digestNote.dataset.cli = cli;
+    } else {
+      delete u.digestNote.dataset.cli;
+      u.digestNote.textContent = this.backend === 'webgpu' ? 'WebGPU runs repeat exactly on one device and match the CPU within float tolerance.' : '';
+    }
+  }
+
+  /** The run as exported: names, settings, rows and the link that reproduces it. */
+  private record(): RunRecord {
+    const backend = this.backend ?? 'cpu';
+    return {
+      toy: this.toy.id,
+      config: this.spec.config,
+      backend,
+      stepsDone: this.stepsDone,
+      digest: this.digest,
+      metricNames: this.metricNames,
+      rows: this.rows,
+      link: shareUrls({ ...this.spec, steps: this.stepsDone || this.spec.steps }, this.toy, backend, { hide: [], autoplay: false }).link,
+    };
+  }
+}

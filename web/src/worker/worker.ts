@@ -1,0 +1,262 @@
+/**
+ * The training worker: loads the wasm engine (crate/src/wasm.rs), owns the one live `Run`,
+ * and trains it in chunks so that the page never waits on the engine.
+ *
+ * Chunking: each `run.step(n)` call is sized so that it takes about CHUNK_MS (n starts at 1 and
+ * follows the measured speed, growing at most 4× per chunk). Between chunks the worker yields to
+ * its message queue, so a `pause`, `create` or `validate` from the page is handled within one
+ * chunk. The last chunk is cut so that the run stops exactly at the target step count: the
+ * digest the page shows is then the digest of exactly that many steps, as the CLI prints it.
+ *
+ * Protocol: ./protocol.ts. One `step` at most is in flight per Run (the engine refuses two).
+ */
+
+import init, { Run, toys, validate } from '../pkg/papertoys.js';
+import type { Config, ToyInfo } from '../params';
+import type { Backend, BackendChoice, FromWorker, Rejected, Row, Snapped, ToWorker } from './protocol';
+
+/** Wall time one chunk of steps aims for: the pause latency and the chart refresh period. */
+const CHUNK_MS = 100;
+
+interface WorkerScope {
+  postMessage(message: FromWorker): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+const post = (message: FromWorker) => scope.postMessage(message);
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The live run and its training loop's state. */
+interface Live {
+  runId: number;
+  run: Run;
+  backend: Backend;
+  /** Steps the run should have taken when the loop stops. */
+  target: number;
+  /** The page wants training (cleared by `pause`). */
+  wanted: boolean;
+  /** A loop is running (it may be awaiting a step after a pause). */
+  looping: boolean;
+  /** A `run.step` is in flight: the Run cannot be freed yet. */
+  stepping: boolean;
+  /** Replaced by a newer run: free it as soon as no step is in flight. */
+  retired: boolean;
+  chunk: number;
+  /** The config's `eval_every`: the steps between metric rows (GPU chunks end on them). */
+  evalEvery: number;
+  stepsPerSecond: number;
+}
+
+let live: Live | null = null;
+/** The newest `create` received; a slower, older create that finishes later is discarded. */
+let newestRunId = -1;
+/** Why WebGPU failed during training in this tab; `auto` then picks the CPU. */
+let gpuBroken: string | null = null;
+
+function retire(l: Live) {
+  l.retired = true;
+  l.wanted = false;
+  if (!l.stepping) l.run.free();
+}
+
+/** Resolves after the worker has had a chance to handle the messages queued meanwhile. */
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
+
+// ---- validation -------------------------------------------------------------------------
+
+function tryValidate(toy: string, overrides: Config): { config: Config } | { error: string } {
+  try {
+    return { config: validate(toy, overrides) as Config };
+  } catch (e) {
+    return { error: messageOf(e) };
+  }
+}
+
+/** The nearest integer value of `key` that makes the config valid, searching `direction` first. */
+function snap(toy: ToyInfo, overrides: Config, key: string, direction: 1 | -1): { config: Config; to: number } | null {
+  const p = toy.params.find((q) => q.name === key);
+  const from = overrides[key];
+  if (!p || p.type !== 'int' || typeof from !== 'number') return null;
+  for (let k = 1; k <= 256; k++) {
+    for (const d of [direction, -direction]) {
+      const to = from + d * k;
+      if (to < p.min || to > p.max) continue;
+      const r = tryValidate(toy.id, { ...overrides, [key]: to });
+      if ('config' in r) return { config: r.config, to };
+    }
+  }
+  return null;
+}
+
+function check(msg: Extract<ToWorker, { type: 'validate' }>, table: ToyInfo[]): FromWorker {
+  const whole = tryValidate(msg.toy, msg.overrides);
+  if ('config' in whole) return { type: 'validated', requestId: msg.requestId, config: whole.config, rejected: [] };
+  const toy = table.find((t) => t.id === msg.toy);
+  if (msg.snap && toy) {
+    const s = snap(toy, msg.overrides, msg.snap.key, msg.snap.direction);
+    if (s) {
+      const snapped: Snapped = { key: msg.snap.key, from: msg.overrides[msg.snap.key] as number, to: s.to, message: whole.error };
+      return { type: 'validated', requestId: msg.requestId, config: s.config, rejected: [], snapped };
+    }
+  }
+  // Add the keys one by one, in the order given; leave out each one that breaks the config.
+  const accepted: Config = {};
+  const rejected: Rejected[] = [];
+  for (const [key, value] of Object.entries(msg.overrides)) {
+    const r = tryValidate(msg.toy, { ...accepted, [key]: value });
+    if ('config' in r) accepted[key] = value;
+    else rejected.push({ key, message: r.error });
+  }
+  const config = tryValidate(msg.toy, accepted);
+  return { type: 'validated', requestId: msg.requestId, config: 'config' in config ? config.config : {}, rejected };
+}
+
+/** The adapter's description without empty parts (SwiftShader reports no name: " / BrowserWebGpu"). */
+const adapterName = (a: string) => a.split('/').map((s) => s.trim()).filter(Boolean).join(' / ') || 'an unnamed adapter';
+
+// ---- runs -------------------------------------------------------------------------------
+
+async function build(toy: string, config: Config, choice: BackendChoice): Promise<{ run: Run; reason: string; notice?: string }> {
+  if (choice === 'cpu') return { run: await Run.create(toy, config, 'cpu'), reason: 'CPU (WebAssembly), as chosen' };
+  let why: string;
+  if (!('gpu' in navigator)) {
+    why = 'navigator.gpu is missing';
+  } else if (choice === 'auto' && gpuBroken !== null) {
+    why = `it failed earlier in this tab (${gpuBroken})`;
+  } else {
+    try {
+      const run = await Run.create(toy, config, 'webgpu');
+      return { run, reason: `WebGPU on ${adapterName(run.adapter)}` };
+    } catch (e) {
+      why = messageOf(e);
+    }
+  }
+  const run = await Run.create(toy, config, 'cpu');
+  const reason = `WebGPU unavailable: ${why}`;
+  const notice = choice === 'webgpu' ? 'WebGPU was asked for but is unavailable here (the reason is next to the backend badge); this run uses the CPU instead.' : undefined;
+  return { run, reason, notice };
+}
+
+async function create(msg: Extract<ToWorker, { type: 'create' }>) {
+  newestRunId = msg.runId;
+  if (live) retire(live);
+  live = null;
+  try {
+    const { run, reason, notice } = await build(msg.toy, msg.config, msg.backend);
+    if (msg.runId !== newestRunId) {
+      run.free(); // a newer create came in while this one was building
+      return;
+    }
+    const backend: Backend = run.backend === 'webgpu' ? 'webgpu' : 'cpu';
+    const evalEvery = Math.max(1, Number(msg.config.eval_every) || 1);
+    live = { runId: msg.runId, run, backend, target: 0, wanted: false, looping: false, stepping: false, retired: false, chunk: 1, evalEvery, stepsPerSecond: 0 };
+    post({ type: 'created', runId: msg.runId, backend, adapter: run.adapter, reason, notice, metricNames: run.metric_names });
+  } catch (e) {
+    if (msg.runId === newestRunId) post({ type: 'failed', runId: msg.runId, message: messageOf(e) });
+  }
+}
+
+/**
+ * Steps in the next chunk: about CHUNK_MS of work, never past the target. On WebGPU a chunk
+ * also ends at an evaluation point: `run.step` resolves when its metric rows are read back, and
+ * a chunk without one would only queue GPU work, so its time would say nothing. (The first
+ * chunk, one step, always reads back the row of step 0: the first point shows up soonest.)
+ */
+function chunkSize(l: Live): number {
+  const done = l.run.steps_done;
+  let end = done + Math.max(1, l.chunk);
+  if (l.backend === 'webgpu' && done > 0) end = Math.ceil(end / l.evalEvery) * l.evalEvery;
+  return Math.max(1, Math.min(end, l.target) - done);
+}
+
+async function loop(l: Live) {
+  l.looping = true;
+  while (l.wanted && !l.retired && l.run.steps_done < l.target) {
+    const n = chunkSize(l);
+    const t0 = performance.now();
+    let rows: Row[];
+    l.stepping = true;
+    try {
+      rows = (await l.run.step(n)) as Row[];
+    } catch (e) {
+      l.looping = false;
+      if (!l.retired) fail(l, messageOf(e));
+      l.run.free();
+      return;
+    } finally {
+      l.stepping = false;
+    }
+    if (l.retired) {
+      l.run.free();
+      l.looping = false;
+      return;
+    }
+    const rate = (n * 1000) / Math.max(performance.now() - t0, 0.5);
+    l.stepsPerSecond = l.stepsPerSecond === 0 ? rate : 0.7 * l.stepsPerSecond + 0.3 * rate;
+    l.chunk = Math.max(1, Math.min(Math.round((rate * CHUNK_MS) / 1000), l.chunk * 4));
+    post({ type: 'progress', runId: l.runId, rows, stepsDone: l.run.steps_done, digest: l.run.digest(), stepsPerSecond: l.stepsPerSecond });
+    await yieldToMessages();
+  }
+  l.looping = false;
+  if (l.retired) return;
+  const stepsDone = l.run.steps_done;
+  post({ type: 'stopped', runId: l.runId, stepsDone, reason: stepsDone >= l.target ? 'target' : 'pause' });
+}
+
+/** A failed step: on WebGPU the page restarts the run on the CPU; on the CPU it is an error. */
+function fail(l: Live, message: string) {
+  l.retired = true;
+  if (live === l) live = null;
+  if (l.backend === 'webgpu') {
+    gpuBroken = message;
+    post({ type: 'gpu-failed', runId: l.runId, message });
+  } else {
+    post({ type: 'failed', runId: l.runId, message });
+  }
+}
+
+// ---- start ------------------------------------------------------------------------------
+
+function start() {
+  // Listen at once; each message waits for the engine, so none is lost while it loads, and
+  // they are handled in order (the awaits of one promise resume first come, first served).
+  const loaded: Promise<ToyInfo[] | null> = init().then(
+    () => toys() as ToyInfo[],
+    (e: unknown) => {
+      post({ type: 'fatal', message: `the training engine (WebAssembly) failed to load: ${messageOf(e)}` });
+      return null;
+    },
+  );
+  scope.onmessage = async ({ data: msg }) => {
+    const table = await loaded;
+    if (!table) return;
+    switch (msg.type) {
+      case 'validate':
+        post(check(msg, table));
+        break;
+      case 'create':
+        void create(msg);
+        break;
+      case 'train':
+        if (live && live.runId === msg.runId) {
+          live.target = msg.target;
+          live.wanted = true;
+          if (!live.looping) void loop(live);
+        }
+        break;
+      case 'pause':
+        if (live && live.runId === msg.runId) live.wanted = false;
+        break;
+    }
+  };
+  void loaded.then((table) => table && post({ type: 'ready', toys: table, hasWebGpu: 'gpu' in navigator }));
+}
+
+start();
