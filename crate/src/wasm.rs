@@ -38,7 +38,7 @@ struct ToyInfo {
     claim: &'static str,
     paper: &'static str,
     paper_url: &'static str,
-    params: &'static [ParamSpec],
+    params: Vec<&'static ParamSpec>,
     defaults: Map<String, Value>,
     default_steps: u64,
 }
@@ -54,7 +54,7 @@ pub fn toys() -> JsValue {
             claim: t.claim,
             paper: t.paper,
             paper_url: t.paper_url,
-            params: t.params,
+            params: t.params().collect(),
             defaults: (t.defaults)(),
             default_steps: t.default_steps,
         })

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::metrics::MetricRow;
@@ -26,7 +26,7 @@ use crate::nn::{Param, Transformer, TransformerShape};
 use crate::optim::{weight_norm_squared, AdamW};
 use crate::rng::Rng;
 use crate::tasks::modular::{self, Split, SEQ_LEN};
-use crate::tensor::{read_all, Device, Index, Tensor};
+use crate::tensor::{Device, Index, Tensor};
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: data split, init, batches"),
@@ -43,7 +43,6 @@ pub const PARAMS: &[ParamSpec] = &[
 ];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
     pub seed: u64,
     pub p: u64,
@@ -95,11 +94,11 @@ pub const ENTRY: ToyEntry = ToyEntry {
     claim: "train accuracy reaches ~100% long before validation accuracy jumps; without weight decay it never does",
     paper: "Grokking: Generalization Beyond Overfitting on Small Algorithmic Datasets (Power et al., 2022)",
     paper_url: "https://arxiv.org/abs/2201.02177",
-    params: PARAMS,
+    params: &[PARAMS],
     default_steps: 3000,
     defaults: || untyped(&Config::default()),
     validate,
-    build: |config, device| Ok(Box::new(Grokking::new(typed(config)?, device)?)),
+    build: |config, device| Ok(Box::new(Grokking(ModularRun::new(typed(config)?, device)?))),
 };
 
 const WARMUP_STEPS: u64 = 10;
@@ -125,11 +124,13 @@ impl Batch {
     }
 }
 
-pub struct Grokking {
-    config: Config,
+/// One model trained on one modular table: the engine of `grokking`, kept apart from the toy
+/// so that variants (Grokfast's filter, StableMax) can train several side by side.
+pub struct ModularRun {
+    pub config: Config,
     device: Device,
     model: Transformer,
-    params: Vec<Param>,
+    pub params: Vec<Param>,
     opt: AdamW,
     train_split: Split,
     train: Batch,
@@ -140,8 +141,8 @@ pub struct Grokking {
     steps: u64,
 }
 
-impl Grokking {
-    pub fn new(config: Config, device: &Device) -> Result<Grokking> {
+impl ModularRun {
+    pub fn new(config: Config, device: &Device) -> Result<ModularRun> {
         let p = config.p as usize;
         let (train_split, val_split) = modular::split(config.p, &config.op, config.train_fraction, config.seed);
         let shape = TransformerShape { vocab: p + 2, seq_len: SEQ_LEN, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: p };
@@ -150,7 +151,7 @@ impl Grokking {
         let opt = AdamW::new(&params, config.lr as f32, config.weight_decay as f32, 0.98);
         let train = Batch::new(device, train_split.tokens.clone(), train_split.targets.clone(), p)?;
         let val = Batch::new(device, val_split.tokens, val_split.targets, p)?;
-        Ok(Grokking { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, train, val, steps: 0 })
+        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, train, val, steps: 0 })
     }
 
     /// Mean loss and accuracy over a batch.
@@ -179,7 +180,8 @@ impl Grokking {
         Batch::new(&self.device, tokens, targets, self.config.p as usize).map(Some)
     }
 
-    fn train_step(&mut self) -> Result<()> {
+    /// One AdamW update on the next minibatch.
+    pub fn train_step(&mut self) -> Result<()> {
         let batch = self.next_batch()?;
         let (loss, _) = self.loss(batch.as_ref().unwrap_or(&self.train))?;
         let grads = backward(&loss)?;
@@ -191,8 +193,9 @@ impl Grokking {
         Ok(())
     }
 
-    /// Queues the metrics of the current weights; they are read back later, all together.
-    fn queue_eval(&self) -> Result<Vec<Tensor>> {
+    /// Queues the metrics of the current weights: train loss, train accuracy, validation loss,
+    /// validation accuracy, then Σw² per parameter. They are read back later, all together.
+    pub fn queue_eval(&self) -> Result<Vec<Tensor>> {
         let (tl, ta) = self.loss(&self.train)?;
         let (vl, va) = self.loss(&self.val)?;
         // Keep only the scalars, so that the evaluation graphs are freed now.
@@ -201,32 +204,37 @@ impl Grokking {
         Ok(out)
     }
 
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+}
+
+/// The values of one `queue_eval`: [train loss, train acc, val loss, val acc, ‖w‖].
+pub fn eval_values(v: &[f32]) -> [f32; 5] {
+    let mut sq = 0.0f32;
+    for &s in &v[4..] {
+        sq += s;
+    }
+    [v[0], v[1], v[2], v[3], sq.sqrt()]
+}
+
+pub struct Grokking(ModularRun);
+
+impl Grokking {
     async fn run(&mut self, n: u64) -> Result<Vec<MetricRow>> {
-        let mut pending: Vec<(u64, Vec<Tensor>)> = Vec::new();
-        if self.steps == 0 {
-            pending.push((0, self.queue_eval()?));
+        let r = &mut self.0;
+        let mut queue = EvalQueue::default();
+        if r.steps() == 0 {
+            queue.push(0, r.queue_eval()?);
         }
         for _ in 0..n {
-            self.train_step()?;
-            if self.steps % self.config.eval_every == 0 {
-                pending.push((self.steps, self.queue_eval()?));
+            r.train_step()?;
+            if r.steps() % r.config.eval_every == 0 {
+                queue.push(r.steps(), r.queue_eval()?);
             }
         }
-        let all: Vec<&Tensor> = pending.iter().flat_map(|(_, ts)| ts.iter()).collect();
-        let values = read_all(&all).await?;
-        let mut values = values.into_iter().map(|v| v[0]);
-        let per_row = 4 + self.params.len();
-        Ok(pending
-            .iter()
-            .map(|(step, _)| {
-                let row: Vec<f32> = values.by_ref().take(per_row).collect();
-                let mut sq = 0.0f32;
-                for &s in &row[4..] {
-                    sq += s;
-                }
-                MetricRow { step: *step, values: vec![row[0], row[1], row[2], row[3], sq.sqrt()] }
-            })
-            .collect())
+        let rows = queue.read().await?;
+        Ok(rows.into_iter().map(|(step, v)| MetricRow { step, values: eval_values(&v).to_vec() }).collect())
     }
 }
 
@@ -235,7 +243,7 @@ impl Toy for Grokking {
         METRICS
     }
     fn steps_done(&self) -> u64 {
-        self.steps
+        self.0.steps()
     }
     fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>> {
         Box::pin(self.run(n))

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::metrics::MetricRow;
-use crate::tensor::Device;
+use crate::tensor::{read_all, Device, Tensor};
 pub use params::ParamSpec;
 
 /// A future that need not be `Send`: wgpu's browser types are not.
@@ -36,7 +36,8 @@ pub struct ToyEntry {
     pub claim: &'static str,
     pub paper: &'static str,
     pub paper_url: &'static str,
-    pub params: &'static [ParamSpec],
+    /// The config keys, in groups (a variant toy lists its base toy's table, then its own).
+    pub params: &'static [&'static [ParamSpec]],
     /// Steps a run takes when none are asked for (enough to show the claim).
     pub default_steps: u64,
     /// The default config, every key present, as a JSON object.
@@ -57,11 +58,16 @@ pub fn find(id: &str) -> Result<&'static ToyEntry> {
 }
 
 impl ToyEntry {
+    /// Every config key of this toy, in order.
+    pub fn params(&self) -> impl Iterator<Item = &'static ParamSpec> + Clone {
+        self.params.iter().flat_map(|group| group.iter())
+    }
+
     /// The defaults with `overrides` (key, text) applied, every value range-checked.
     pub fn config_from_pairs(&self, overrides: &[(String, String)]) -> Result<Map<String, Value>> {
         let mut config = (self.defaults)();
         for (k, text) in overrides {
-            let v = params::find(self.params, k)?.parse(text)?;
+            let v = params::find(self.params(), k)?.parse(text)?;
             config.insert(k.clone(), v);
         }
         (self.validate)(&config)?;
@@ -70,7 +76,7 @@ impl ToyEntry {
 
     /// The defaults with the keys of a JSON object applied, every value checked.
     pub fn config_from_json(&self, overrides: &Map<String, Value>) -> Result<Map<String, Value>> {
-        params::check_all(self.params, overrides)?;
+        params::check_all(self.params(), overrides)?;
         let mut config = (self.defaults)();
         config.extend(overrides.clone());
         (self.validate)(&config)?;
@@ -88,5 +94,23 @@ pub(crate) fn untyped<T: serde::Serialize>(config: &T) -> Map<String, Value> {
     match serde_json::to_value(config) {
         Ok(Value::Object(m)) => m,
         _ => unreachable!("configs are structs"),
+    }
+}
+
+/// Metrics queued on the device at evaluation points during `step(n)`, read back together at
+/// the end (one readback per call, asynchronously, as the browser requires).
+#[derive(Default)]
+pub(crate) struct EvalQueue(Vec<(u64, Vec<Tensor>)>);
+
+impl EvalQueue {
+    pub fn push(&mut self, step: u64, scalars: Vec<Tensor>) {
+        self.0.push((step, scalars));
+    }
+
+    /// (step, the queued scalars' values) per evaluation point, in order.
+    pub async fn read(self) -> Result<Vec<(u64, Vec<f32>)>> {
+        let all: Vec<&Tensor> = self.0.iter().flat_map(|(_, ts)| ts.iter()).collect();
+        let mut values = read_all(&all).await?.into_iter().map(|v| v[0]);
+        Ok(self.0.iter().map(|(step, ts)| (*step, values.by_ref().take(ts.len()).collect())).collect())
     }
 }

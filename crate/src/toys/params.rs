@@ -90,16 +90,16 @@ impl ParamSpec {
 }
 
 /// Checks every key of `config` against `params`: unknown keys and bad values are errors.
-pub fn check_all(params: &[ParamSpec], config: &Map<String, Value>) -> Result<()> {
+pub fn check_all<'a>(params: impl Iterator<Item = &'a ParamSpec> + Clone, config: &Map<String, Value>) -> Result<()> {
     for (k, v) in config {
-        find(params, k)?.check(v)?;
+        find(params.clone(), k)?.check(v)?;
     }
     Ok(())
 }
 
-pub fn find<'a>(params: &'a [ParamSpec], key: &str) -> Result<&'a ParamSpec> {
-    params.iter().find(|p| p.name == key).ok_or_else(|| {
-        let names: Vec<_> = params.iter().map(|p| p.name).collect();
+pub fn find<'a>(mut params: impl Iterator<Item = &'a ParamSpec> + Clone, key: &str) -> Result<&'a ParamSpec> {
+    params.clone().find(|p| p.name == key).ok_or_else(|| {
+        let names: Vec<_> = params.by_ref().map(|p| p.name).collect();
         Error::msg(format!("unknown key '{key}' (known: {})", names.join(", ")))
     })
 }
@@ -117,6 +117,6 @@ mod tests {
         assert!(P[0].parse("9.5").unwrap_err().0.contains("not an integer"));
         assert!(P[1].parse("nan").is_err());
         assert!(P[2].parse("mul").unwrap_err().0.contains("not one of add, sub"));
-        assert!(find(P, "lrr").unwrap_err().0.contains("unknown key 'lrr'"));
+        assert!(find(P.iter(), "lrr").unwrap_err().0.contains("unknown key 'lrr'"));
     }
 }

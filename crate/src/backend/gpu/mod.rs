@@ -87,6 +87,21 @@ impl Pending {
     }
 }
 
+/// Why no adapter was found, in the words that fit where we run. wgpu's own message lists
+/// every native backend, which in a browser only buries the one fact that matters.
+#[cfg(target_arch = "wasm32")]
+fn no_adapter(_: &wgpu::RequestAdapterError) -> String {
+    "WebGPU has no adapter here (navigator.gpu.requestAdapter() returned null)".into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn no_adapter(e: &wgpu::RequestAdapterError) -> String {
+    format!(
+        "no GPU adapter found (Vulkan/Metal/DX12): {e}. Install a Vulkan driver, e.g. Debian's \
+         mesa-vulkan-drivers for the lavapipe CPU adapter"
+    )
+}
+
 /// A wgpu device with its queue, buffer pool, pipeline cache and pending work.
 pub struct Gpu {
     device: wgpu::Device,
@@ -119,13 +134,7 @@ impl Gpu {
                 apply_limit_buckets: false,
             })
             .await
-            .map_err(|e| {
-                format!(
-                    "no GPU adapter found (WebGPU/Vulkan/Metal/DX12): {e}. In a browser, WebGPU \
-                     must be available (navigator.gpu); natively, install a Vulkan driver, e.g. \
-                     Debian's mesa-vulkan-drivers for the lavapipe CPU adapter"
-                )
-            })?;
+            .map_err(|e| no_adapter(&e))?;
         let info = adapter.get_info();
         let have = adapter.limits();
         let mut limits = wgpu::Limits::default();
@@ -174,7 +183,12 @@ impl Gpu {
 
     /// Adapter name and backend, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) / Vulkan".
     pub fn describe(&self) -> String {
-        format!("{} / {:?}", self.info.name, self.info.backend)
+        // Browsers may hide the adapter's name; the driver or vendor fields then say more.
+        let name = [&self.info.name, &self.info.driver, &self.info.driver_info]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .map_or("unnamed adapter", |s| s.as_str());
+        format!("{name} / {:?}", self.info.backend)
     }
 
     /// Whether the adapter is a CPU implementation (lavapipe, SwiftShader, WARP).
