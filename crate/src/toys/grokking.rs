@@ -95,7 +95,7 @@ pub const ENTRY: ToyEntry = ToyEntry {
     paper: "Grokking: Generalization Beyond Overfitting on Small Algorithmic Datasets (Power et al., 2022)",
     paper_url: "https://arxiv.org/abs/2201.02177",
     params: &[PARAMS],
-    default_steps: 3000,
+    default_steps: 1500,
     defaults: || untyped(&Config::default()),
     validate,
     build: |config, device| Ok(Box::new(Grokking(ModularRun::new(typed(config)?, device)?))),

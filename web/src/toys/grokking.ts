@@ -31,6 +31,10 @@ export const grokking: ToyPage = {
       'defaults, training accuracy reaches 100% in about 200 steps and validation accuracy jumps at around 1,000. The ' +
       'delay — understanding long after memorising — is what carries over; the step counts do not, and they move with the seed and every setting.',
     'Addition by default rather than the division of Figure 1; `op` = div is there to try.',
+    'After validation accuracy has jumped, both losses spike now and then and recover within a few dozen steps. ' +
+      'These are not in the paper’s smooth curves: with the larger learning rate, Adam takes big steps once the ' +
+      'gradients have become small (the “slingshot” instabilities described by Thilak et al., 2022). A smaller `lr` ' +
+      'makes them rarer, and everything else slower.',
     'Metrics are measured every `eval_every` steps on the whole training and validation halves, in 32-bit floats. On the CPU ' +
       'backend a run is bit-for-bit the same as the command line’s `papertoys run grokking`: the digest under the charts shows it.',
   ],
