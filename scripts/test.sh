@@ -32,5 +32,40 @@ read -r p f s < <(awk '/^test result:/ {
     } END { print p + 0, f + 0, s + 0 }' "$log")
 passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 
+stage "browser tests"
+# Playwright (playwright-core) drives Debian's Chromium against the static build served by a
+# plain Node server (tests/browser/server.mjs); the share test compares the page's digest
+# with the CLI's for the same run.
+ensure_chromium
+t0=$SECONDS
+bash scripts/build.sh
+echo "build: $((SECONDS - t0)) s"
+# The CLI for the share test's digest, in the test profile: `cargo test` above already built it
+# (a release build would add minutes on a fresh clone), and the CPU backend's digest does not
+# depend on the optimisation level (fixed summation order, libm, no fused multiply-add).
+cargo build -p papertoys --locked --profile test --bin papertoys
+target_dir="$(cargo metadata --format-version 1 --no-deps --locked \
+    | node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () => console.log(JSON.parse(s).target_directory))')"
+export PT_CLI="$target_dir/debug/papertoys"
+t0=$SECONDS
+tap="$(mktemp)"
+trap 'rm -f "$log" "$tap"' EXIT
+# spec for people on stdout, TAP into a file for the counts; one file at a time, so the
+# timings the tests print are not shared with another test's browser.
+node --test --test-concurrency=1 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" \
+    tests/browser/*.test.mjs && browser_rc=0 || browser_rc=$?
+echo "browser tests: $((SECONDS - t0)) s"
+read -r p f s < <(awk '
+    /^# pass /      { p += $3 }
+    /^# fail /      { f += $3 }
+    /^# cancelled / { f += $3 }
+    /^# skipped /   { s += $3 }
+    /^# todo /      { s += $3 }
+    END { print p + 0, f + 0, s + 0 }' "$tap")
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$browser_rc"

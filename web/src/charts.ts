@@ -143,7 +143,7 @@ export class MetricCharts {
           { label: this.logX ? 'step (log scale)' : 'step', stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' } },
           { stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' }, size: 54 },
         ],
-        series: [{ label: 'step' }, ...c.labels.map((label, k) => ({ label, stroke: c.colors[k], width: 2, points: { show: false } }))],
+        series: [{ label: 'step' }, ...c.labels.map((label, k) => ({ label, stroke: c.colors[k], width: 2, points: { show: lonePoints, size: 6 } }))],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
       };
@@ -175,4 +175,9 @@ export class MetricCharts {
       if (c.plot && w > 0 && Math.abs(w - c.plot.width) > 1) c.plot.setSize({ width: w, height: HEIGHT });
     }
   }
+}
+
+/** Dots only while a curve has too few points to draw a line (the first row or two). */
+function lonePoints(u: uPlot): boolean {
+  return u.data[0].length < 3;
 }

@@ -233,7 +233,7 @@ impl Grokking {
                 queue.push(r.steps(), r.queue_eval()?);
             }
         }
-        let rows = queue.read().await?;
+        let rows = queue.read(&r.device).await?;
         Ok(rows.into_iter().map(|(step, v)| MetricRow { step, values: eval_values(&v).to_vec() }).collect())
     }
 }

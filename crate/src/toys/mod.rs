@@ -107,8 +107,12 @@ impl EvalQueue {
         self.0.push((step, scalars));
     }
 
-    /// (step, the queued scalars' values) per evaluation point, in order.
-    pub async fn read(self) -> Result<Vec<(u64, Vec<f32>)>> {
+    /// (step, the queued scalars' values) per evaluation point, in order. With nothing queued it
+    /// still waits for the device to finish the steps, so that `step(n)` never returns early.
+    pub async fn read(self, device: &Device) -> Result<Vec<(u64, Vec<f32>)>> {
+        if let (true, Device::Gpu(g)) = (self.0.is_empty(), device) {
+            g.finish().await.map_err(crate::Error::msg)?;
+        }
         let all: Vec<&Tensor> = self.0.iter().flat_map(|(_, ts)| ts.iter()).collect();
         let mut values = read_all(&all).await?.into_iter().map(|v| v[0]);
         Ok(self.0.iter().map(|(step, ts)| (*step, values.by_ref().take(ts.len()).collect())).collect())

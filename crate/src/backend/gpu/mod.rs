@@ -356,6 +356,23 @@ impl Gpu {
         Ok(out)
     }
 
+    /// Waits until the GPU has finished everything submitted so far (after a flush), without
+    /// blocking the browser: a chunk of training steps that ends without a readback still
+    /// resolves only when its work is done, so the page measures real steps per second.
+    pub async fn finish(&self) -> Result<(), String> {
+        self.flush();
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| format!("GPU: waiting for the device failed: {e}"))?;
+        rx.await.map_err(|_| "GPU: the work-done callback was dropped (device lost?)".to_string())?;
+        self.check()
+    }
+
     /// The error wgpu reported since the device was opened (a failed validation, a lost
     /// device), if any: after one, no result of this device can be trusted.
     pub fn check(&self) -> Result<(), String> {
