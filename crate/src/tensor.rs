@@ -10,7 +10,8 @@ use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use crate::backend::gpu::{Gpu, GpuBuffer};
-use crate::backend::{cpu, MatmulDims};
+use crate::backend::cpu::{self, CpuBuffer};
+use crate::backend::MatmulDims;
 use crate::error::{Error, Result};
 
 /// Where tensors live and kernels run.
@@ -37,7 +38,7 @@ impl Device {
 }
 
 pub enum Storage {
-    Cpu(Vec<f32>),
+    Cpu(CpuBuffer),
     Gpu(GpuBuffer),
 }
 
@@ -175,7 +176,7 @@ impl Tensor {
             return Err(Error::msg(format!("from_vec: {} values for shape {:?}", data.len(), shape)));
         }
         let storage = match device {
-            Device::Cpu => Storage::Cpu(data),
+            Device::Cpu => Storage::Cpu(CpuBuffer::from_vec(data)),
             Device::Gpu(g) => Storage::Gpu(g.upload(&data)),
         };
         let mut t = Tensor::make(device, shape.to_vec(), storage, Op::Leaf);
@@ -437,8 +438,8 @@ pub(crate) fn run_kernel<const I: usize, const O: usize>(
 ) -> [Storage; O] {
     match device {
         Device::Cpu => {
-            let mut outs = out_lens.map(|n| vec![0.0f32; n]);
-            cpu_fn(inputs.map(|s| s.cpu()), outs.each_mut().map(|v| v.as_mut_slice()));
+            let mut outs = out_lens.map(CpuBuffer::alloc);
+            cpu_fn(inputs.map(|s| s.cpu()), outs.each_mut().map(|v| &mut **v));
             outs.map(Storage::Cpu)
         }
         Device::Gpu(g) => {
@@ -460,7 +461,7 @@ fn reduce(
     debug_assert!(n > 0);
     match device {
         Device::Cpu => {
-            let mut o = vec![0.0];
+            let mut o = CpuBuffer::alloc(1);
             cpu_fn(x.cpu(), &mut o);
             Storage::Cpu(o)
         }

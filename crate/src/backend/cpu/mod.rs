@@ -9,9 +9,11 @@
 
 mod attention;
 mod matmul;
+mod pool;
 
 pub use attention::{attention_backward, attention_forward};
 pub use matmul::matmul;
+pub use pool::CpuBuffer;
 
 use super::AdamParams;
 
