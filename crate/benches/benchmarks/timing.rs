@@ -15,6 +15,9 @@ pub struct Timing {
     pub reps: usize,
 }
 
+/// Seconds a slow measurement may spend on its repetitions.
+const SLOW_BUDGET: f64 = 8.0;
+
 fn secs(f: impl FnOnce()) -> f64 {
     let t = Instant::now();
     f();
@@ -26,14 +29,29 @@ fn secs(f: impl FnOnce()) -> f64 {
 pub fn measure(target: f64, reps: usize, mut run: impl FnMut(usize)) -> Timing {
     // The first call pays for pipeline compilation and page faults: it only calibrates roughly.
     let one = secs(|| run(1)).max(1e-7);
-    let mut iters = ((target / one) as usize).clamp(1, 1_000_000);
-    let t = secs(|| run(iters)).max(1e-7);
-    if t < 0.5 * target {
-        iters = ((iters as f64 * target / t) as usize).clamp(1, 1_000_000);
+    let (mut iters, mut reps) = (1, reps);
+    if one >= target {
+        // Slow (a 2048² product on a CPU-emulated GPU takes seconds): one iteration per
+        // repetition, and no more repetitions than fit in SLOW_BUDGET, but at least 3.
+        reps = reps.min((SLOW_BUDGET / one) as usize).max(3);
+    } else {
+        iters = ((target / one) as usize).clamp(1, 1_000_000);
+        let t = secs(|| run(iters)).max(1e-7);
+        if t < 0.5 * target {
+            iters = ((iters as f64 * target / t) as usize).clamp(1, 1_000_000);
+        }
     }
-    let mut samples: Vec<f64> = (0..reps).map(|_| secs(|| run(iters)) / iters as f64).collect();
+    let mut samples: Vec<f64> = (0..reps)
+        .map(|_| secs(|| run(iters)) / iters as f64)
+        .collect();
     samples.sort_by(f64::total_cmp);
-    Timing { median: samples[samples.len() / 2], min: samples[0], max: samples[samples.len() - 1], iters, reps }
+    Timing {
+        median: samples[samples.len() / 2],
+        min: samples[0],
+        max: samples[samples.len() - 1],
+        iters,
+        reps,
+    }
 }
 
 /// Waits until the GPU has run everything recorded so far: one read of a 1-element buffer

@@ -8,6 +8,8 @@
 //! - "defaults": eval_every = 10 as shipped, called as step(10) the way the CLI does: every 10
 //!   steps the whole train and validation tables are evaluated and read back. This is the row
 //!   compared with the page (wasm), which runs the same defaults.
+//! - "small batch": "train" at batch 64 instead of 512, a model small enough that per-op
+//!   overhead matters as much as arithmetic.
 //!
 //! On the GPU each repetition ends with one small read, so the time includes the GPU finishing
 //! the work, not just recording it. The GPU discipline numbers come from `Gpu::stats()` over the
@@ -24,9 +26,20 @@ use serde_json::json;
 use crate::Sink;
 use crate::timing::gpu_sync;
 
+/// (mode, eval_every, batch_size). "small batch" is the same training step at batch 64, where
+/// per-op overhead weighs more than arithmetic (the regime the CPU target is about).
+const MODES: [(&str, u64, usize); 3] = [
+    ("train", 1000, 512),
+    ("defaults", 10, 512),
+    ("small batch", 1000, 64),
+];
+
 pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    println!("\n== grokking training steps/s (defaults; median of {} repetitions; {threads} threads) ==", sink.reps());
+    println!(
+        "\n== grokking training steps/s (defaults; median of {} repetitions; {threads} threads) ==",
+        sink.reps()
+    );
     let mut devices = vec![Device::Cpu];
     match (with_gpu, gpu) {
         (true, Some(g)) => devices.push(Device::Gpu(g.clone())),
@@ -34,13 +47,18 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
         _ => {}
     }
     for device in &devices {
-        for (mode, eval_every) in [("train", 1000), ("defaults", 10)] {
-            let r = measure_toy(sink, device, eval_every);
+        for (mode, eval_every, batch) in MODES {
+            let r = measure_toy(sink, device, eval_every, batch);
             let per = |x: u64| x as f64 / r.steps as f64;
             let mut rec = json!({ "section": "training", "toy": "grokking", "backend": device.name(), "mode": mode,
-                "eval_every": eval_every, "threads": threads, "steps_per_s": r.steps_per_s, "min": r.min, "max": r.max,
+                "eval_every": eval_every, "batch": batch, "threads": threads, "steps_per_s": r.steps_per_s, "min": r.min, "max": r.max,
                 "steps_per_rep": r.steps_per_rep, "reps": r.reps });
-            let mut line = format!("{:<4} {:<9} {:>8.2} steps/s", device.name(), mode, r.steps_per_s);
+            let mut line = format!(
+                "{:<4} {:<9} {:>8.2} steps/s",
+                device.name(),
+                mode,
+                r.steps_per_s
+            );
             if let Some(d) = r.gpu_delta {
                 // Every repetition ends with one synchronising read (one submission) of our own.
                 let subs = d.submissions - r.reps as u64;
@@ -59,6 +77,9 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
     }
 }
 
+/// Seconds the timed repetitions of one (backend, mode) may take when a step is slow.
+const SLOW_BUDGET: f64 = 30.0;
+
 struct ToyTiming {
     steps_per_s: f64,
     min: f64,
@@ -70,9 +91,14 @@ struct ToyTiming {
     gpu_delta: Option<GpuStats>,
 }
 
-fn measure_toy(sink: &Sink, device: &Device, eval_every: u64) -> ToyTiming {
+fn measure_toy(sink: &Sink, device: &Device, eval_every: u64, batch: usize) -> ToyTiming {
     let entry = toys::find("grokking").expect("grokking is registered");
-    let config = entry.config_from_pairs(&[("eval_every".into(), eval_every.to_string())]).expect("valid config");
+    let pairs = [
+        ("eval_every", eval_every.to_string()),
+        ("batch_size", batch.to_string()),
+    ];
+    let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let config = entry.config_from_pairs(&pairs).expect("valid config");
     let mut toy = (entry.build)(&config, device).expect("toy builds");
     let gpu = match device {
         Device::Gpu(g) => Some(g.clone()),
@@ -80,7 +106,7 @@ fn measure_toy(sink: &Sink, device: &Device, eval_every: u64) -> ToyTiming {
     };
     let probe = gpu.as_ref().map(|g| g.alloc(1));
     // One timed chunk: n steps, called as step(eval_every) pieces like the CLI, then a GPU sync.
-    let mut chunk = |toy: &mut Box<dyn Toy>, n: u64| -> f64 {
+    let chunk = |toy: &mut Box<dyn Toy>, n: u64| -> f64 {
         let t = Instant::now();
         let mut done = 0;
         while done < n {
@@ -98,9 +124,14 @@ fn measure_toy(sink: &Sink, device: &Device, eval_every: u64) -> ToyTiming {
     let per_step = chunk(&mut toy, 10) / 10.0;
     // About 4 target-lengths per repetition, in whole eval periods; "train" stays below step 1000
     // so that no evaluation falls inside the timed steps.
-    let reps = sink.reps();
     let mut n = ((4.0 * sink.target_secs() / per_step) as u64).clamp(10, 200);
     n = n.div_ceil(10) * 10;
+    // A slow backend (a CPU-emulated GPU: about a second per step) gets fewer repetitions,
+    // at least 3, so that the whole bench stays within minutes.
+    let reps = sink
+        .reps()
+        .min((SLOW_BUDGET / (n as f64 * per_step)) as usize)
+        .max(3);
     if eval_every == 1000 {
         n = n.min((1000 - 20) / reps as u64 / 10 * 10);
     }
@@ -108,8 +139,20 @@ fn measure_toy(sink: &Sink, device: &Device, eval_every: u64) -> ToyTiming {
     let mut rates: Vec<f64> = (0..reps).map(|_| n as f64 / chunk(&mut toy, n)).collect();
     let gpu_delta = gpu.as_ref().zip(before).map(|(g, b)| {
         let a = g.stats();
-        GpuStats { buffers_created: a.buffers_created - b.buffers_created, submissions: a.submissions - b.submissions, dispatches: a.dispatches - b.dispatches }
+        GpuStats {
+            buffers_created: a.buffers_created - b.buffers_created,
+            submissions: a.submissions - b.submissions,
+            dispatches: a.dispatches - b.dispatches,
+        }
     });
     rates.sort_by(f64::total_cmp);
-    ToyTiming { steps_per_s: rates[reps / 2], min: rates[0], max: rates[reps - 1], steps_per_rep: n, reps, steps: n * reps as u64, gpu_delta }
+    ToyTiming {
+        steps_per_s: rates[reps / 2],
+        min: rates[0],
+        max: rates[reps - 1],
+        steps_per_rep: n,
+        reps,
+        steps: n * reps as u64,
+        gpu_delta,
+    }
 }

@@ -52,7 +52,9 @@ fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut Vec<f32>) {
 #[cfg(not(target_arch = "wasm32"))]
 fn matmul_rows_parallel(a: &[f32], b: &[f32], out: &mut [f32], m: usize, k: usize, n: usize) {
     // Threads only pay off for products of some size; the split is by whole row blocks.
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
+    // Asked once: `available_parallelism` reads cgroup files, ~30 µs a call.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |t| t.get()).min(8));
     if threads < 2 || m * k * n < 1 << 20 || m < 2 * MR {
         return matmul_rows(a, b, out, m, k, n);
     }

@@ -23,6 +23,7 @@ mod kernels;
 mod pipelines;
 mod pool;
 pub mod shaders;
+pub mod softmax;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -216,9 +217,21 @@ impl Gpu {
     /// A buffer of `len` elements; its contents are unspecified (a recycled buffer keeps its
     /// old data). Comes from the pool when one of that size is free.
     pub fn alloc(self: &Rc<Self>, len: usize) -> GpuBuffer {
+        self.alloc_from_pool(len, false)
+    }
+
+    /// `for_write`: skip pooled buffers that recorded-but-unsubmitted work still uses, since
+    /// writing one would force a submission first (`write`); uploads use this, so a training
+    /// step stays one submission.
+    fn alloc_from_pool(self: &Rc<Self>, len: usize, for_write: bool) -> GpuBuffer {
         // WebGPU cannot bind a zero-sized buffer, so an empty tensor still gets 4 bytes.
         let bytes = 4 * len.max(1) as u64;
-        let found = self.pool.borrow_mut().take_storage(bytes);
+        let found = if for_write {
+            let pending = self.pending.borrow();
+            self.pool.borrow_mut().take_storage_where(bytes, |id| !pending.touched.contains(&id))
+        } else {
+            self.pool.borrow_mut().take_storage(bytes)
+        };
         let (id, raw) = found.unwrap_or_else(|| {
             self.count(|s| s.buffers_created += 1);
             let raw = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -235,13 +248,13 @@ impl Gpu {
     }
 
     pub fn upload(self: &Rc<Self>, data: &[f32]) -> GpuBuffer {
-        let buf = self.alloc(data.len());
+        let buf = self.alloc_from_pool(data.len(), true);
         self.write(&buf, data);
         buf
     }
 
     pub fn upload_u32(self: &Rc<Self>, data: &[u32]) -> GpuBuffer {
-        let buf = self.alloc(data.len());
+        let buf = self.alloc_from_pool(data.len(), true);
         self.write_u32(&buf, data);
         buf
     }

@@ -81,6 +81,13 @@ impl Pool {
         self.storage.get_mut(&bytes)?.pop()
     }
 
+    /// The most recently freed buffer of `bytes` whose id passes `ok`.
+    pub(crate) fn take_storage_where(&mut self, bytes: u64, ok: impl Fn(u64) -> bool) -> Option<(u64, wgpu::Buffer)> {
+        let free = self.storage.get_mut(&bytes)?;
+        let i = free.iter().rposition(|(id, _)| ok(*id))?;
+        Some(free.remove(i))
+    }
+
     pub(crate) fn give_storage(&mut self, id: u64, buf: wgpu::Buffer) {
         self.storage.entry(buf.size()).or_default().push((id, buf));
     }

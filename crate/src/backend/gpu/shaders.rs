@@ -22,6 +22,10 @@ pub const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
 pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
+/// Masked causal softmax, for the unfused attention reference that benchmarks time.
+pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
+/// Split and merge attention heads, for the same unfused reference.
+pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +88,11 @@ mod table {
 
     pub const CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
     pub const CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
+
+    pub const SOFTMAX_CAUSAL_FORWARD: Kernel = k("softmax.wgsl", SOFTMAX, "softmax_causal_forward", &[R, W]);
+    pub const SOFTMAX_CAUSAL_BACKWARD: Kernel = k("softmax.wgsl", SOFTMAX, "softmax_causal_backward", &[R, R, W]);
+    pub const SPLIT_HEADS: Kernel = k("heads.wgsl", HEADS, "split_heads", &[R, W]);
+    pub const MERGE_HEADS: Kernel = k("heads.wgsl", HEADS, "merge_heads", &[R, W]);
 
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
