@@ -15,18 +15,14 @@
 // - WebGPU (SwiftShader, a CPU emulation) steps/s over a fixed window, when an adapter exists.
 // Writes one JSON object per line to --out, as the Rust and Python halves do.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, appendFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, appendFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '../../tests/browser/server.mjs';
+import { launch } from '../../tests/browser/helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.PT_CHROMIUM || '/usr/bin/chromium';
-const BASE_FLAGS = ['--no-sandbox', '--headless=new', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 const WEBGPU_WINDOW_MS = 30_000;
 const WEBGPU_STEPS = 30;
 
@@ -51,24 +47,15 @@ function files(dir) {
 }
 
 async function withBrowser(webgpu, fn) {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'papertoys-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...BASE_FLAGS, ...(webgpu ? WEBGPU_FLAGS : [])],
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  });
+  const { context, close } = await launch({ webgpu });
   try {
-    for (const p of context.pages()) await p.close();
     const page = await context.newPage();
     const log = [];
     page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
     page.on('console', (m) => m.type() === 'error' && log.push(`console.error: ${m.text()}`));
     return await fn(page, log);
   } finally {
-    await context.close().catch(() => {});
-    rmSync(userDataDir, { recursive: true, force: true });
+    await close();
   }
 }
 
@@ -104,7 +91,6 @@ async function pageText(page, id) {
 
 async function main() {
   if (!existsSync(join(site, 'index.html'))) throw new Error(`no built site at ${site} (run npm run build)`);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (bash scripts/setup.sh ensure_chromium)`);
 
   // Wasm size, as shipped.
   for (const f of files(site).filter((f) => f.endsWith('.wasm'))) {
