@@ -73,15 +73,8 @@ pub fn max_diff(got: &[f32], want: &[f32], atol: f32, rtol: f32) -> (f32, bool) 
     (worst, ok)
 }
 
-/// Deterministic inputs in [-1, 1) (xorshift32), so runs compare and no rand crate is needed.
+/// Deterministic inputs in [-1, 1), from the project's own seeded streams.
 pub fn random(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.max(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-        })
-        .collect()
+    let mut rng = papertoys::rng::Rng::stream(seed as u64, "bench");
+    (0..n).map(|_| 2.0 * rng.uniform() - 1.0).collect()
 }

@@ -267,17 +267,8 @@ mod tests {
     fn unfused_attention_matches_fused_on_gpu_and_cpu() {
         let gpu = pollster::block_on(Gpu::new()).unwrap_or_else(|e| panic!("Gpu::new failed: {e}"));
         for (b, t, c, nh) in [(3, 4, 16, 4), (2, 37, 24, 3)] {
-            let mut seed = 0x2545_f491_u32 ^ (t as u32);
-            let mut rnd = |n: usize| -> Vec<f32> {
-                (0..n)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 17;
-                        seed ^= seed << 5;
-                        (seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-                    })
-                    .collect()
-            };
+            let mut rng = crate::rng::Rng::stream(t as u64, "test");
+            let mut rnd = |n: usize| -> Vec<f32> { (0..n).map(|_| 2.0 * rng.uniform() - 1.0).collect() };
             let (qkv, dout) = (rnd(b * t * 3 * c), rnd(b * t * c));
             let (mut out, mut att, mut dqkv) = (
                 vec![0.0; b * t * c],
