@@ -119,6 +119,13 @@ export async function snapshot(page) {
       return v == null ? null : Number(v);
     };
     const link = q('share-link');
+    // Points per chart, by chart group, for toys whose groups the tests do not name one by one.
+    const charts = Object.fromEntries(
+      [...document.querySelectorAll('[data-testid^="chart-"]')].map((el) => [
+        el.getAttribute('data-testid').slice('chart-'.length),
+        Number(el.getAttribute('data-points') ?? 0),
+      ]),
+    );
     return {
       backend: t('backend'),
       reason: t('backend-reason'),
@@ -130,6 +137,7 @@ export async function snapshot(page) {
       accPoints: points('chart-acc'),
       lossPoints: points('chart-loss'),
       normPoints: points('chart-weight_norm'),
+      charts,
       shareLink: link ? (link.value ?? link.getAttribute('href') ?? link.textContent ?? '').trim() : '',
       status: t('status'),
       phase: q('status')?.getAttribute('data-phase') ?? '',
