@@ -5,9 +5,10 @@
 
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
+import { flipflop } from './flipflop';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking];
+const PAGES: ToyPage[] = [grokking, flipflop];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
