@@ -68,3 +68,41 @@ impl LinearSelfAttention {
         (0..d * d).map(|i| py * q[(i % d) * d + i / d]).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::linreg::{Learner, Task};
+
+    #[test]
+    fn with_gd_weights_it_predicts_one_step_of_preconditioned_gd() {
+        // p = (0, …, 0, 1), Q = [Γ*ᵀ; 0] turn the layer into ŷ = x_qᵀ·Γ*·(1/n)Σ y_i x_i.
+        let (d, n, b) = (3, 6, 8);
+        let task = Task::new(d, 0.3, "skewed", 2);
+        let prompts = task.sample(&mut Rng::stream(4, "test"), b, n + 1);
+        let g = task.best_preconditioner(n);
+        let mut p = vec![0.0f32; d + 1];
+        p[d] = 1.0;
+        let mut q = vec![0.0f32; (d + 1) * d];
+        for r in 0..d {
+            for c in 0..d {
+                q[r * d + c] = g[c * d + r] as f32;
+            }
+        }
+        let lsa = LinearSelfAttention::from_values(&Device::Cpu, d, n, p.clone(), q.clone()).unwrap();
+        let pr = &prompts;
+        let context: Vec<f32> = (0..b).flat_map(|bi| (0..n).flat_map(move |i| pr.x(bi, i).iter().copied().chain([pr.y(bi, i)]))).collect();
+        let query: Vec<f32> = (0..b).flat_map(|bi| prompts.x(bi, n).to_vec()).collect();
+        let context = Tensor::from_vec(&Device::Cpu, &[b, n, d + 1], context, false).unwrap();
+        let query = Tensor::from_vec(&Device::Cpu, &[b, d, 1], query, false).unwrap();
+        let got = pollster::block_on(lsa.forward(&context, &query).unwrap().to_vec()).unwrap();
+        for (bi, &y) in got.iter().enumerate() {
+            let want = Learner::PreconditionedGd.predict(&task, &prompts, bi, n);
+            assert!((y as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "prompt {bi}: LSA {y}, preconditioned GD {want}");
+        }
+        // And Γ read back from these weights is Γ*.
+        for (got, want) in LinearSelfAttention::gamma(d, &p, &q).iter().zip(&g) {
+            assert!((*got as f64 - want).abs() < 1e-6, "Γ {got} vs Γ* {want}");
+        }
+    }
+}

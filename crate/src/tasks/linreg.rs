@@ -54,6 +54,12 @@ impl Task {
 
     /// `batch` prompts of `points` points each, drawn from `rng`.
     pub fn sample(&self, rng: &mut Rng, batch: usize, points: usize) -> Prompts {
+        self.sample_in(rng, batch, points, self.d)
+    }
+
+    /// Prompts whose x lie in the span of the first `active` directions of Σ's square root
+    /// (z_i = 0 for i ≥ active): the easier problems of Garg et al.'s curriculum (§3).
+    pub fn sample_in(&self, rng: &mut Rng, batch: usize, points: usize, active: usize) -> Prompts {
         let d = self.d;
         let mut xs = Vec::with_capacity(batch * points * d);
         let mut ys = Vec::with_capacity(batch * points);
@@ -61,7 +67,7 @@ impl Task {
         for _ in 0..batch {
             let w: Vec<f64> = (0..d).map(|_| rng.normal() as f64).collect();
             for _ in 0..points {
-                z.iter_mut().for_each(|v| *v = rng.normal() as f64);
+                z.iter_mut().enumerate().for_each(|(i, v)| *v = if i < active { rng.normal() as f64 } else { 0.0 });
                 let x: Vec<f32> = (0..d).map(|r| dot(&self.root[r * d..][..d], &z) as f32).collect();
                 let y = (0..d).map(|i| w[i] * x[i] as f64).sum::<f64>() + self.noise * rng.normal() as f64;
                 xs.extend_from_slice(&x);

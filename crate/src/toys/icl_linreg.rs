@@ -24,13 +24,14 @@ use serde_json::{Map, Value};
 use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
+use crate::figures::{Figure, Heatmap, Lines, Series};
 use crate::linear_self_attention::LinearSelfAttention;
 use crate::metrics::MetricRow;
 use crate::nn::{mse, Param, Transformer, TransformerShape};
 use crate::optim::AdamW;
 use crate::rng::Rng;
 use crate::tasks::linreg::{best_gd_step, Learner, Prompts, Task, COVARIANCES};
-use crate::tensor::{Device, Index, Tensor};
+use crate::tensor::{read_all, Device, Index, Tensor};
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: Σ's rotation, init, prompts"),
@@ -44,6 +45,7 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::log_float("lr", 1e-5, 1e-1, "Adam learning rate of the transformer"),
     ParamSpec::log_float("lsa_lr", 1e-5, 1e-1, "Adam learning rate of the linear self-attention"),
     ParamSpec::int("batch_size", 8, 1024, "prompts per step for each arm"),
+    ParamSpec::int("curriculum", 0, 10000, "steps per added input dimension, from 1 to d (Garg et al.'s curriculum); 0: all d from the start"),
     ParamSpec::int("eval_every", 1, 1000, "steps between metric rows"),
 ];
 
@@ -60,6 +62,7 @@ pub struct Config {
     pub lr: f64,
     pub lsa_lr: f64,
     pub batch_size: usize,
+    pub curriculum: u64,
     pub eval_every: u64,
 }
 
@@ -70,16 +73,17 @@ impl Default for Config {
         Config {
             seed: 0,
             d: 5,
-            n: 15,
+            n: 10,
             noise: 0.25,
             covariance: "isotropic".into(),
-            layers: 2,
-            d_model: 64,
-            heads: 4,
-            lr: 1e-3,
+            layers: 3,
+            d_model: 32,
+            heads: 2,
+            lr: 3e-3,
             lsa_lr: 1e-2,
             batch_size: 64,
-            eval_every: 50,
+            curriculum: 150,
+            eval_every: 100,
         }
     }
 }
@@ -99,7 +103,7 @@ pub const ENTRY: ToyEntry = ToyEntry {
     paper: "What learning algorithm is in-context learning? (Akyürek et al., 2023); Transformers learn to implement preconditioned gradient descent for in-context learning (Ahn et al., 2023)",
     paper_url: "https://arxiv.org/abs/2211.15661",
     params: &[PARAMS],
-    default_steps: 2000,
+    default_steps: 3000,
     defaults: || untyped(&Config::default()),
     validate,
     build: |config, device| Ok(Box::new(IclLinreg::new(typed(config)?, device)?)),
@@ -182,6 +186,7 @@ pub struct IclLinreg {
     transformer: Arm<Transformer>,
     lsa: Arm<LinearSelfAttention>,
     train: Rng,
+    lsa_train: Rng,
     test_prompts: Prompts,
     test: Batch,
     /// Rows of the last x position (the query after n examples) in the test sequences.
@@ -233,6 +238,7 @@ impl IclLinreg {
             transformer: Arm::new(transformer, params, config.lr),
             lsa: Arm::new(lsa, lsa_params, config.lsa_lr),
             train: Rng::stream(config.seed, "train"),
+            lsa_train: Rng::stream(config.seed, "lsa_train"),
             device: device.clone(),
             task,
             test_prompts,
@@ -249,10 +255,13 @@ impl IclLinreg {
     }
 
     fn train_step(&mut self) -> Result<()> {
-        let prompts = self.task.sample(&mut self.train, self.config.batch_size, self.config.n + 1);
-        let batch = Batch::new(&self.device, &prompts)?;
+        let c = &self.config;
+        let active = if c.curriculum == 0 { c.d } else { c.d.min(1 + (self.steps / c.curriculum) as usize) };
+        let batch = Batch::new(&self.device, &self.task.sample_in(&mut self.train, c.batch_size, c.n + 1, active))?;
         let loss = mse(&self.transformer_at(&batch, &batch.x_rows)?, &batch.ys)?;
         self.transformer.update(&loss)?;
+        // The LSA's own prompts, always in all d dimensions: the curriculum is the transformer's.
+        let batch = Batch::new(&self.device, &self.task.sample(&mut self.lsa_train, c.batch_size, c.n + 1))?;
         let loss = mse(&self.lsa.model.forward(&batch.context, &batch.query)?, &batch.y_query)?;
         self.lsa.update(&loss)?;
         self.device.flush();
@@ -291,6 +300,54 @@ impl IclLinreg {
             .map(|(step, v)| MetricRow { step, values: vec![v[0] / d, v[1] / d, constants[0], constants[1], constants[2], v[2] / power] })
             .collect())
     }
+
+    /// The error curves against k (the transformer's from one forward pass over the test
+    /// prompts, the learners' computed at build) and the LSA's Γ beside the theory's Γ*.
+    async fn figures_now(&self) -> Result<Vec<Figure>> {
+        let preds = self.transformer_at(&self.test, &self.test.x_rows)?;
+        let m = &self.lsa.model;
+        let [preds, p, q]: [Vec<f32>; 3] = read_all(&[&preds, &m.p, &m.q]).await?.try_into().expect("three tensors");
+        let t = &self.test_prompts;
+        let transformer = (0..t.points)
+            .map(|k| (0..t.batch).map(|b| (preds[b * t.points + k] as f64 - t.y(b, k) as f64).powi(2)).sum::<f64>() / (t.batch * t.d) as f64)
+            .collect();
+        let mut series = vec![Series { name: "transformer".into(), y: transformer }];
+        series.extend(self.curves.iter().map(|(name, y)| Series { name: name.to_string(), y: y.clone() }));
+        let errors = Lines {
+            id: "error_vs_k".into(),
+            title: format!("Squared error / d against the number of in-context examples k (d = {})", t.d),
+            x_label: "in-context examples k".into(),
+            y_label: "squared error / d".into(),
+            log_x: false,
+            log_y: true,
+            x: (0..t.points).map(|k| k as f64).collect(),
+            series,
+        };
+        Ok(vec![Figure::Lines(errors), Figure::Heatmap(self.gamma_map(&p, &q))])
+    }
+
+    /// d × (2d+1): the LSA's Γ, a blank column, then Γ* for n examples, on one colour scale.
+    fn gamma_map(&self, p: &[f32], q: &[f32]) -> Heatmap {
+        let d = self.config.d;
+        let learned = LinearSelfAttention::gamma(d, p, q);
+        let best = self.task.best_preconditioner(self.config.n);
+        let mut values = Vec::with_capacity(d * (2 * d + 1));
+        for r in 0..d {
+            values.extend_from_slice(&learned[r * d..][..d]);
+            values.push(f32::NAN);
+            values.extend(best[r * d..][..d].iter().map(|&v| v as f32));
+        }
+        let idx = |i: usize| (i + 1).to_string();
+        Heatmap {
+            id: "lsa_gamma".into(),
+            title: "Linear attention's learned preconditioner Γ (left) beside the best one-step Γ* (right)".into(),
+            rows: d,
+            cols: 2 * d + 1,
+            values,
+            row_labels: (0..d).map(idx).collect(),
+            col_labels: (0..d).map(idx).chain([String::new()]).chain((0..d).map(idx)).collect(),
+        }
+    }
 }
 
 impl Toy for IclLinreg {
@@ -302,5 +359,8 @@ impl Toy for IclLinreg {
     }
     fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>> {
         Box::pin(self.run(n))
+    }
+    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>> {
+        Box::pin(self.figures_now())
     }
 }

@@ -5,9 +5,10 @@
 
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
+import { iclLinreg } from './icl-linreg';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking];
+const PAGES: ToyPage[] = [grokking, iclLinreg];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
