@@ -15,6 +15,8 @@
 //! Two arms train side by side on fresh prompts every step: a causal softmax transformer on the
 //! interleaved sequence (Garg's format: MSE at every x position, so one forward pass gives the
 //! error for every k), and the LSA of `linear_self_attention` on n examples and one query.
+//! The transformer's prompts follow Garg's curriculum over the input dimension (§3), which
+//! shortens the plateau it otherwise sits on at the start; the LSA always sees all d.
 
 use std::rc::Rc;
 

@@ -36,8 +36,10 @@ export const iclLinreg: ToyPage = {
   },
   differs: [
     'Much smaller. Garg et al. (§3) train a 12-layer transformer of width 256 on d = 20 dimensional inputs with up to 40 ' +
-      'examples for 500,000 steps, with a curriculum that grows d and the prompt length. Here the defaults are d = 5, ' +
-      'n = 10 examples, 2 layers of width 64 and a few thousand steps, with no curriculum.',
+      'examples for 500,000 steps, with a curriculum that grows both the dimension and the prompt length. Here the defaults are d = 5, ' +
+      'n = 10 examples, 3 layers of width 32 with 2 heads and 3,000 steps. The curriculum keeps only its first half: training prompts ' +
+      'start with x in 1 dimension and gain one every `curriculum` = 150 steps, up to all 5 by step 600; the prompt length stays fixed. ' +
+      'Without it (`curriculum` = 0) the transformer sits on a long plateau near the zero predictor first.',
     'So the transformer gets close to least squares but not onto it: in Garg et al.’s Figure 2 its error is indistinguishable ' +
       'from least squares for every k; here it stays a little above ridge regression at k ≥ d while being far below ' +
       'averaging and the zero predictor. More steps, width or depth (`layers`, `d_model`) close more of the gap.',
@@ -53,7 +55,7 @@ export const iclLinreg: ToyPage = {
   ],
   tryThis: [
     {
-      text: 'Switch `covariance` to skewed: the inputs are stretched along random directions. One plain GD step now does clearly worse than ' +
+      text: 'Switch `covariance` to skewed: the inputs are stretched along random directions. One plain GD step now does worse than ' +
         'the preconditioned step, and the linear attention’s Γ stops being a multiple of the identity: it learns the skewed Γ* on the right of the heatmap.',
       set: { covariance: 'skewed' },
     },
@@ -68,8 +70,8 @@ export const iclLinreg: ToyPage = {
       set: { noise: 1 },
     },
     {
-      text: 'Give the transformer a single layer (`layers` = 1). A shallow model is further from least squares; Akyürek et al. report that ' +
-        'deeper models move from GD-like to least-squares-like predictions.',
+      text: 'Give the transformer a single layer (`layers` = 1) and compare its error curve with the default’s. Akyürek et al. (abstract, §4) ' +
+        'find that which classical learner a trained transformer resembles — gradient descent, ridge or least squares — changes with its depth and with the label noise.',
       set: { layers: 1 },
     },
     {
