@@ -1,4 +1,5 @@
 //! Data generators for the toys.
 
 pub mod modular;
+pub mod flipflop;
 pub mod linreg;
