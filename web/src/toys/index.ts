@@ -6,9 +6,10 @@
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
 import { flipflop } from './flipflop';
+import { iclLinreg } from './icl-linreg';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, flipflop];
+const PAGES: ToyPage[] = [grokking, flipflop, iclLinreg];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
