@@ -609,6 +609,15 @@ fn softmax_collapses_in_f32_where_stablemax_does_not() {
 }
 
 #[test]
+fn softmax_collapses_on_the_gpu_too() {
+    // WebGPU computes in f32, so the margin-20 row rounds to a loss of exactly 0 there as well.
+    let g = gpu();
+    let soft = tensor(&g, &[2, 2], &[20., 0., 5., 0.]).cross_entropy_with(&index(&g, &[0, 0], 2), Normalizer::Softmax).unwrap();
+    assert_eq!(vals(&soft.losses)[0], 0.0, "margin 20 must collapse on the GPU");
+    assert_eq!(vals(&soft.losses.zero_fraction()), [0.5]);
+}
+
+#[test]
 fn orthogonal_grad_removes_the_component_along_the_weights() {
     let cpu = Device::Cpu;
     // w = [3, 4], g = [1, 0]: g·w/w·w = 3/25, so g − 0.12·w = [0.64, −0.48], and that ⊥ w.
