@@ -22,17 +22,22 @@ fn list_names_every_toy_with_its_claim() {
 const SMALL: &[&str] = &["--set", "p=11", "--set", "d_model=16", "--set", "eval_every=5", "--steps", "10", "--json"];
 
 #[test]
-fn json_run_prints_rows_then_the_digest_line() {
+fn json_run_prints_rows_then_figures_then_the_digest_line() {
     let o = papertoys(&[&["run", "grokking", "--seed", "3"], SMALL].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
-    // Rows at steps 0, 5, 10, then the summary.
-    assert_eq!(lines.len(), 4);
+    // Rows at steps 0, 5, 10, the figure (the answer map), then the summary.
+    assert_eq!(lines.len(), 5);
     for (row, step) in lines.iter().zip([0, 5, 10]) {
         assert_eq!(row["step"], step);
         assert!(row["val/acc"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)), "{row}");
     }
-    let last = &lines[3];
+    let map = &lines[3]["figure"];
+    assert_eq!((map["kind"].as_str(), map["id"].as_str(), map["rows"].as_u64(), map["cols"].as_u64()), (Some("heatmap"), Some("answers"), Some(11), Some(11)));
+    let cells = map["values"].as_array().unwrap();
+    assert_eq!(cells.len(), 121);
+    assert!(cells.iter().all(|v| v.as_f64().is_some_and(|p| (0.0..=1.0).contains(&p))), "every a + b has a probability: {map}");
+    let last = &lines[4];
     assert_eq!(last["toy"], "grokking");
     assert_eq!(last["steps"], 10);
     assert_eq!(last["config"]["seed"], 3);

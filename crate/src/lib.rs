@@ -7,6 +7,7 @@
 pub mod autograd;
 pub mod backend;
 pub mod error;
+pub mod figures;
 pub mod metrics;
 pub mod nn;
 pub mod optim;

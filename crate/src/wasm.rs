@@ -75,6 +75,12 @@ struct RunState {
     digest: Digest,
 }
 
+/// Takes the toy out while it works, so that no RefCell borrow spans an await; a second call
+/// meanwhile is refused.
+fn take(state: &RefCell<Option<RunState>>) -> Result<RunState, JsError> {
+    state.borrow_mut().take().ok_or_else(|| JsError::new("the run is busy (a step or figures call is in flight)"))
+}
+
 /// One training run of one toy on one backend.
 #[wasm_bindgen]
 pub struct Run {
@@ -130,15 +136,24 @@ impl Run {
     pub fn step(&self, n: u32) -> js_sys::Promise {
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            // The toy is taken out while it trains, so no RefCell borrow spans the await.
-            let mut s = state.borrow_mut().take().ok_or_else(|| JsError::new("a step is already running"))?;
-            let result = s.toy.step(n as u64).await;
-            let rows: Result<Vec<MetricRow>, _> = result;
+            let mut s = take(&state)?;
+            let rows = s.toy.step(n as u64).await;
             if let Ok(rows) = &rows {
                 rows.iter().for_each(|r| s.digest.update(r));
             }
             *state.borrow_mut() = Some(s);
             Ok(to_js(&rows.map_err(|e| JsError::new(&e.0))?))
+        })
+    }
+
+    /// Resolves to the toy's figures now (crate/src/figures.rs), as plain objects.
+    pub fn figures(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut s = take(&state)?;
+            let figures = s.toy.figures().await;
+            *state.borrow_mut() = Some(s);
+            Ok(to_js(&figures.map_err(|e| JsError::new(&e.0))?))
         })
     }
 

@@ -25,6 +25,9 @@ test('CPU forced with backend=cpu in a WebGPU-capable Chromium', { timeout: 120_
     assert.equal(p.backend, 'cpu');
     measure('cpu: navigation to first points, forced cpu (p=23, d_model=32)', `${((performance.now() - page.ptStart) / 1000).toFixed(1)} s to chart-acc > 1`);
     measure('cpu: steps/s (p=23, d_model=32)', `${p.stepsPerSecond} (at step ${p.step})`);
+    // The toy's figure: the probability of the right answer for all 23 × 23 equations.
+    const f = await waitState(page, 'the answer map (figure-answers) to fill', (x) => x.figures.answers === 23 * 23, { timeout: 30_000 });
+    assert.equal(f.error, '');
   } finally {
     await browser.close();
   }

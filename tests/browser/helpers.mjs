@@ -126,6 +126,13 @@ export async function snapshot(page) {
         Number(el.getAttribute('data-points') ?? 0),
       ]),
     );
+    // Points (or cells, or rows) per figure of the toy's figures, by figure id.
+    const figures = Object.fromEntries(
+      [...document.querySelectorAll('figure.figure')].map((el) => [
+        el.getAttribute('data-testid').slice('figure-'.length),
+        Number(el.getAttribute('data-points') ?? 0),
+      ]),
+    );
     return {
       backend: t('backend'),
       reason: t('backend-reason'),
@@ -138,6 +145,7 @@ export async function snapshot(page) {
       lossPoints: points('chart-loss'),
       normPoints: points('chart-weight_norm'),
       charts,
+      figures,
       shareLink: link ? (link.value ?? link.getAttribute('href') ?? link.textContent ?? '').trim() : '',
       status: t('status'),
       phase: q('status')?.getAttribute('data-phase') ?? '',

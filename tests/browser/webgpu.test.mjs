@@ -53,6 +53,8 @@ test('WebGPU: the badge says webgpu and training advances', { timeout: 170_000 }
   assert.equal(stepOf(done), STEPS);
   assert.ok(done.accPoints > 1, `chart-acc has ${done.accPoints} points`);
   assert.match(done.digest, /^[0-9a-f]{16}$/, 'the digest line shows a digest on WebGPU too');
+  // The figures come before the stop: the answer map, read back from the GPU.
+  assert.equal(done.figures.answers, 23 * 23, `figure-answers: ${JSON.stringify(done.figures)}`);
 
   const [a, b] = [seen[0], seen[seen.length - 1]];
   const wall = a && b && b.step > a.step ? ((b.step - a.step) * 1000) / (b.t - a.t) : NaN;

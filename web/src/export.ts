@@ -2,10 +2,11 @@
  * Exports of a run's metrics: CSV (one row per evaluation point: `step` and one column per
  * metric name, `train/loss`, `val/acc`, …) and JSON (the same rows as objects, with what names
  * the run: toy, config, backend, steps and digest, so a file can be traced back to its link).
- * Chart PNGs come from charts.ts.
+ * and the toy's latest figures. Chart PNGs come from charts.ts, figure PNGs from figures.ts.
  */
 
 import { download } from './dom';
+import type { Figure } from './figures';
 import type { Config } from './params';
 import type { Backend, Row } from './worker/protocol';
 
@@ -17,6 +18,8 @@ export interface RunRecord {
   digest: string;
   metricNames: string[];
   rows: Row[];
+  /** The toy's latest figures (figures.ts); JSON only. */
+  figures: Figure[];
   link: string;
 }
 
@@ -31,8 +34,8 @@ export function toCsv(r: RunRecord): string {
 
 export function toJson(r: RunRecord): string {
   const rows = r.rows.map((row) => Object.fromEntries([['step', row.step], ...r.metricNames.map((n, i) => [n, row.values[i]])]));
-  const { toy, config, backend, stepsDone: steps, digest, link } = r;
-  return `${JSON.stringify({ toy, backend, config, steps, digest, link, rows }, null, 1)}\n`;
+  const { toy, config, backend, stepsDone: steps, digest, link, figures } = r;
+  return `${JSON.stringify({ toy, backend, config, steps, digest, link, rows, ...(figures.length ? { figures } : {}) }, null, 1)}\n`;
 }
 
 export function downloadCsv(r: RunRecord) {

@@ -11,6 +11,7 @@
  */
 
 import { MetricCharts } from './charts';
+import { FigurePanel, type Figure } from './figures';
 import { Controls } from './controls';
 import { download, el, setMessage } from './dom';
 import type { Engine, RunMessage } from './engine';
@@ -45,6 +46,9 @@ export class Playground {
   private toy: ToyInfo;
   private controls: Controls;
   private charts: MetricCharts;
+  private figures = new FigurePanel();
+  /** The latest figures, for the JSON export. */
+  private figureData: Figure[] = [];
   private share: ShareDialog;
   private onSpec: (spec: RunSpec) => void;
 
@@ -144,6 +148,7 @@ export class Playground {
       { class: 'chart-area', 'aria-label': 'charts' },
       el('div', { class: 'chart-tools' }, el('label', { class: 'check' }, u.logX, 'log-x'), el('span', { class: 'spacer' }), el('span', { class: 'stat-label' }, 'metrics: '), csv, json),
       this.charts.root,
+      this.figures.root,
       u.digestLine,
     );
     this.root = el(
@@ -172,6 +177,8 @@ export class Playground {
     this.digest = '';
     this.stepsPerSecond = 0;
     this.charts.setRows([]);
+    this.figures.clear();
+    this.figureData = [];
     this.engine.create(this.toy.id, this.spec.config, this.spec.backend);
     this.specChanged();
     this.render();
@@ -306,6 +313,10 @@ export class Playground {
         this.digest = m.digest;
         this.stepsPerSecond = m.stepsPerSecond;
         break;
+      case 'figures':
+        this.figureData = m.figures;
+        this.figures.set(m.figures);
+        break;
       case 'stopped':
         this.stepsDone = m.stepsDone;
         // A stop at an older target (the target was raised meanwhile) is not the end.
@@ -390,6 +401,7 @@ export class Playground {
       digest: this.digest,
       metricNames: this.metricNames,
       rows: this.rows,
+      figures: this.figureData,
       link: shareUrls({ ...this.spec, steps: this.stepsDone || this.spec.steps }, this.toy, backend, { hide: [], autoplay: false }).link,
     };
   }

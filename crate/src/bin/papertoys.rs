@@ -124,6 +124,10 @@ fn run(cli: Cli) -> Result<()> {
                 b.finish_and_clear();
             }
             let secs = start.elapsed().as_secs_f64();
+            for figure in pollster::block_on(toy.figures())? {
+                let line = if json { serde_json::json!({ "figure": figure }).to_string() } else { format!("\n{}\n", figure.to_text()) };
+                writeln!(out, "{line}").map_err(|e| Error::msg(e.to_string()))?;
+            }
             let summary = serde_json::json!({ "digest": digest.hex(), "toy": entry.id, "backend": device.name(), "config": config, "steps": done });
             if json {
                 writeln!(out, "{summary}").map_err(|e| Error::msg(e.to_string()))?;

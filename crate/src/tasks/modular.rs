@@ -40,6 +40,18 @@ fn pow_mod(mut base: u64, mut exp: u64, p: u64) -> u64 {
     acc
 }
 
+/// How `op` is written between a and b in a figure's title.
+pub fn symbol(op: &str) -> &'static str {
+    match op {
+        "add" => "+",
+        "sub" => "−",
+        "mul" => "·",
+        "div" => "÷",
+        "quad" => "∘ (a²+ab+b²)",
+        _ => "∘ (a³+b³)",
+    }
+}
+
 /// a ∘ b mod p, or None where the operation is undefined (division by 0).
 pub fn apply(op: &str, a: u64, b: u64, p: u64) -> Option<u64> {
     Some(match op {

@@ -21,12 +21,13 @@ use serde_json::{Map, Value};
 use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
+use crate::figures::{Figure, Heatmap};
 use crate::metrics::MetricRow;
 use crate::nn::{Param, Transformer, TransformerShape};
 use crate::optim::{weight_norm_squared, AdamW};
 use crate::rng::Rng;
 use crate::tasks::modular::{self, Split, SEQ_LEN};
-use crate::tensor::{ClassLoss, Device, Index, Normalizer, Tensor};
+use crate::tensor::{read_all, ClassLoss, Device, Index, Normalizer, Tensor};
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: data split, init, batches"),
@@ -133,6 +134,7 @@ pub struct ModularRun {
     pub params: Vec<Param>,
     opt: AdamW,
     train_split: Split,
+    val_split: Split,
     train: Batch,
     val: Batch,
     batches: Rng,
@@ -152,8 +154,8 @@ impl ModularRun {
         let params = model.params();
         let opt = AdamW::new(&params, config.lr as f32, config.weight_decay as f32, 0.98);
         let train = Batch::new(device, train_split.tokens.clone(), train_split.targets.clone(), p)?;
-        let val = Batch::new(device, val_split.tokens, val_split.targets, p)?;
-        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, train, val, steps: 0, norm: Normalizer::Softmax })
+        let val = Batch::new(device, val_split.tokens.clone(), val_split.targets.clone(), p)?;
+        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0, norm: Normalizer::Softmax })
     }
 
     /// The same run with another loss normalizer, and ⊥AdamW when `orthogonal` (the arms of
@@ -235,6 +237,34 @@ impl ModularRun {
     pub fn steps(&self) -> u64 {
         self.steps
     }
+
+    /// The probability the model gives the right answer, for every equation of the table: a
+    /// p × p map, row a, column b (NaN where the operation is undefined). Training cells light
+    /// up first; the validation cells between them light up when the model groks.
+    pub async fn answer_map(&self) -> Result<Heatmap> {
+        let logits = [&self.train, &self.val].iter().map(|b| self.model.logits_at(&self.model.hidden(&b.tokens)?, &b.last)).collect::<Result<Vec<_>>>()?;
+        let values = read_all(&logits.iter().collect::<Vec<_>>()).await?;
+        let p = self.config.p as usize;
+        let mut map = vec![f32::NAN; p * p];
+        for (split, logits) in [&self.train_split, &self.val_split].into_iter().zip(&values) {
+            for (i, row) in logits.chunks(p).enumerate() {
+                let (a, b) = (split.tokens[i * SEQ_LEN] as usize, split.tokens[i * SEQ_LEN + 2] as usize);
+                let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
+                let sum: f64 = row.iter().map(|&x| (x as f64 - max).exp()).sum();
+                map[a * p + b] = ((row[split.targets[i] as usize] as f64 - max).exp() / sum) as f32;
+            }
+        }
+        let labels: Vec<String> = (0..p).map(|i| i.to_string()).collect();
+        Ok(Heatmap {
+            id: "answers".into(),
+            title: format!("p(right answer) for every a {} b: row a, column b", modular::symbol(&self.config.op)),
+            rows: p,
+            cols: p,
+            values: map,
+            row_labels: labels.clone(),
+            col_labels: labels,
+        })
+    }
 }
 
 /// The values of one `queue_eval`: [train loss, train acc, val loss, val acc, ‖w‖].
@@ -275,5 +305,8 @@ impl Toy for Grokking {
     }
     fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>> {
         Box::pin(self.run(n))
+    }
+    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>> {
+        Box::pin(async { Ok(vec![Figure::Heatmap(self.0.answer_map().await?)]) })
     }
 }

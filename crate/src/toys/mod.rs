@@ -4,6 +4,7 @@
 //! `REGISTRY`.
 
 pub mod grokking;
+pub mod flipflop;
 pub mod params;
 pub mod stablemax;
 
@@ -13,6 +14,7 @@ use std::pin::Pin;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::figures::Figure;
 use crate::metrics::MetricRow;
 use crate::tensor::{read_all, Device, Tensor};
 pub use params::ParamSpec;
@@ -28,6 +30,11 @@ pub trait Toy {
     /// Advances `n` steps; returns the metric rows of the evaluation points passed, including
     /// step 0 on the first call. Reads back from the GPU only for those rows, asynchronously.
     fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>>;
+    /// The toy's figures at this point of training (`figures.rs`), computed on demand; they may
+    /// read back from the device. The page asks every few seconds, the CLI at the end of a run.
+    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 pub struct ToyEntry {
@@ -48,7 +55,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, stablemax::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, flipflop::ENTRY, stablemax::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

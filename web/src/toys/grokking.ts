@@ -16,7 +16,9 @@ export const grokking: ToyPage = {
     'that if you simply keep training, long after there is nothing left to learn from the training set, accuracy on ' +
     'the unseen half suddenly climbs to nearly 100%: the network has found the rule. They called this grokking, and ' +
     'weight decay — a steady pull of every weight toward zero — turned out to be what makes it happen. Press ▶ and ' +
-    'watch the two accuracy curves split apart, then meet again.',
+    'watch the two accuracy curves split apart, then meet again. The map under the charts shows every equation of ' +
+    'the table, shaded by how sure the network is of the right answer: the training half lights up first, in a ' +
+    'scatter of cells, and the gaps between them fill in when it groks.',
   paper: {
     cite: 'Power, Burda, Edwards, Babuschkin & Misra (2022). Grokking: Generalization Beyond Overfitting on Small Algorithmic Datasets.',
     url: 'https://arxiv.org/abs/2201.02177',

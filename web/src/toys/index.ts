@@ -5,10 +5,11 @@
 
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
+import { flipflop } from './flipflop';
 import { stablemax } from './stablemax';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, stablemax];
+const PAGES: ToyPage[] = [grokking, flipflop, stablemax];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (

@@ -7,6 +7,7 @@
  * whose `runId` is not its current run's, so late rows from a reset run never reach a chart.
  */
 
+import type { Figure } from '../figures';
 import type { Config, ToyInfo } from '../params';
 
 /** The backend a person asks for; `auto` is WebGPU when it works, else the CPU. */
@@ -65,6 +66,8 @@ export type FromWorker =
    * digest of all rows so far (equal to the CLI's for this many steps) and the recent speed.
    */
   | { type: 'progress'; runId: number; rows: Row[]; stepsDone: number; digest: string; stepsPerSecond: number }
+  /** The toy's figures (../figures.ts) after `stepsDone` steps: every few seconds, and when training stops. */
+  | { type: 'figures'; runId: number; stepsDone: number; figures: Figure[] }
   /** Training stopped: the target was reached, or the page asked for a pause. */
   | { type: 'stopped'; runId: number; stepsDone: number; reason: 'target' | 'pause' }
   /** WebGPU failed while building or stepping this run: the page restarts it on the CPU. */

@@ -12,11 +12,17 @@
  */
 
 import init, { Run, toys, validate } from '../pkg/papertoys.js';
+import type { Figure } from '../figures';
 import type { Config, ToyInfo } from '../params';
 import type { Backend, BackendChoice, FromWorker, Rejected, Row, Snapped, ToWorker } from './protocol';
 
 /** Wall time one chunk of steps aims for: the pause latency and the chart refresh period. */
 const CHUNK_MS = 100;
+/**
+ * Figures are asked for at most this often while training, and at most a tenth of the time
+ * (a toy's figures may cost a full evaluation), and always when training stops.
+ */
+const FIGURES_MS = 2000;
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -46,6 +52,9 @@ interface Live {
   /** The config's `eval_every`: the steps between metric rows (GPU chunks end on them). */
   evalEvery: number;
   stepsPerSecond: number;
+  /** When figures were last asked for (0: not yet), and how long that took. */
+  figuresAt: number;
+  figuresMs: number;
 }
 
 let live: Live | null = null;
@@ -156,7 +165,7 @@ async function create(msg: Extract<ToWorker, { type: 'create' }>) {
     }
     const backend: Backend = run.backend === 'webgpu' ? 'webgpu' : 'cpu';
     const evalEvery = Math.max(1, Number(msg.config.eval_every) || 1);
-    live = { runId: msg.runId, run, backend, target: 0, wanted: false, looping: false, stepping: false, retired: false, chunk: 1, evalEvery, stepsPerSecond: 0 };
+    live = { runId: msg.runId, run, backend, target: 0, wanted: false, looping: false, stepping: false, retired: false, chunk: 1, evalEvery, stepsPerSecond: 0, figuresAt: 0, figuresMs: 0 };
     post({ type: 'created', runId: msg.runId, backend, adapter: run.adapter, reason, notice, metricNames: run.metric_names });
   } catch (e) {
     if (msg.runId === newestRunId) post({ type: 'failed', runId: msg.runId, message: messageOf(e) });
@@ -176,33 +185,55 @@ function chunkSize(l: Live): number {
   return Math.max(1, Math.min(end, l.target) - done);
 }
 
+/**
+ * Runs `work` on the run (a step or figures call: one at a time). Returns false when the run
+ * failed or was retired meanwhile; the loop must then stop.
+ */
+async function use<T>(l: Live, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+  l.stepping = true;
+  try {
+    const value = await work();
+    if (l.retired) throw null;
+    return { ok: true, value };
+  } catch (e) {
+    l.looping = false;
+    if (!l.retired) fail(l, messageOf(e));
+    l.run.free();
+    return { ok: false };
+  } finally {
+    l.stepping = false;
+  }
+}
+
+async function postFigures(l: Live): Promise<boolean> {
+  const t0 = performance.now();
+  const r = await use(l, () => l.run.figures() as Promise<Figure[]>);
+  if (!r.ok) return false;
+  l.figuresAt = performance.now();
+  l.figuresMs = l.figuresAt - t0;
+  if (r.value.length > 0) post({ type: 'figures', runId: l.runId, stepsDone: l.run.steps_done, figures: r.value });
+  return true;
+}
+
 async function loop(l: Live) {
   l.looping = true;
-  while (l.wanted && !l.retired && l.run.steps_done < l.target) {
-    const n = chunkSize(l);
-    const t0 = performance.now();
-    let rows: Row[];
-    l.stepping = true;
-    try {
-      rows = (await l.run.step(n)) as Row[];
-    } catch (e) {
-      l.looping = false;
-      if (!l.retired) fail(l, messageOf(e));
-      l.run.free();
-      return;
-    } finally {
-      l.stepping = false;
+  for (;;) {
+    while (l.wanted && !l.retired && l.run.steps_done < l.target) {
+      const n = chunkSize(l);
+      const t0 = performance.now();
+      const r = await use(l, () => l.run.step(n) as Promise<Row[]>);
+      if (!r.ok) return;
+      const rate = (n * 1000) / Math.max(performance.now() - t0, 0.5);
+      l.stepsPerSecond = l.stepsPerSecond === 0 ? rate : 0.7 * l.stepsPerSecond + 0.3 * rate;
+      l.chunk = Math.max(1, Math.min(Math.round((rate * CHUNK_MS) / 1000), l.chunk * 4));
+      post({ type: 'progress', runId: l.runId, rows: r.value, stepsDone: l.run.steps_done, digest: l.run.digest(), stepsPerSecond: l.stepsPerSecond });
+      if (performance.now() - l.figuresAt >= Math.max(FIGURES_MS, 10 * l.figuresMs) && !(await postFigures(l))) return;
+      await yieldToMessages();
     }
-    if (l.retired) {
-      l.run.free();
-      l.looping = false;
-      return;
-    }
-    const rate = (n * 1000) / Math.max(performance.now() - t0, 0.5);
-    l.stepsPerSecond = l.stepsPerSecond === 0 ? rate : 0.7 * l.stepsPerSecond + 0.3 * rate;
-    l.chunk = Math.max(1, Math.min(Math.round((rate * CHUNK_MS) / 1000), l.chunk * 4));
-    post({ type: 'progress', runId: l.runId, rows, stepsDone: l.run.steps_done, digest: l.run.digest(), stepsPerSecond: l.stepsPerSecond });
-    await yieldToMessages();
+    if (l.retired) break;
+    if (!(await postFigures(l))) return;
+    // A `train` with a later target may have come in while the figures were computed.
+    if (!(l.wanted && l.run.steps_done < l.target)) break;
   }
   l.looping = false;
   if (l.retired) return;

@@ -26,6 +26,8 @@ pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
 pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
 /// Split and merge attention heads, for the same unfused reference.
 pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
+/// Inverted dropout with a counter-based mask (forward and backward are the same kernel).
+pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +99,7 @@ mod table {
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
 
+    pub const DROPOUT_MASK: Kernel = k("dropout.wgsl", DROPOUT, "dropout", &[R, W]);
     pub const STABLEMAX_CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "stablemax_cross_entropy_forward", &[R, R, W, W, W]);
     pub const STABLEMAX_CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "stablemax_cross_entropy_backward", &[R, R, R, R, W]);
     pub const COUNT_ZEROS: Kernel = k("reduce.wgsl", REDUCE, "count_zeros", &[R, W]);

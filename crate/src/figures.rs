@@ -1,0 +1,112 @@
+//! Figures: what a toy shows besides its metrics against the training step, such as error
+//! against context length, an attention map, or a table of examples. A toy computes them on
+//! demand (`Toy::figures`); the page draws them under the step charts and the CLI prints them.
+//! They are not part of the run digest, which covers the metric rows only.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Figure {
+    Lines(Lines),
+    Heatmap(Heatmap),
+    Table(Table),
+}
+
+/// Curves over a shared x that is not the training step. A NaN in a series is a gap.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lines {
+    pub id: String,
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub x: Vec<f64>,
+    pub series: Vec<Series>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub y: Vec<f64>,
+}
+
+/// A `rows` × `cols` matrix of values, row-major (attention weights: query rows, key columns).
+#[derive(Clone, Debug, Serialize)]
+pub struct Heatmap {
+    pub id: String,
+    pub title: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f32>,
+    pub row_labels: Vec<String>,
+    pub col_labels: Vec<String>,
+}
+
+/// Rows of text; a row's `detail` is shown when the row is clicked.
+#[derive(Clone, Debug, Serialize)]
+pub struct Table {
+    pub id: String,
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<TableRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TableRow {
+    pub cells: Vec<String>,
+    pub detail: Option<Heatmap>,
+}
+
+impl Figure {
+    pub fn id(&self) -> &str {
+        match self {
+            Figure::Lines(f) => &f.id,
+            Figure::Heatmap(f) => &f.id,
+            Figure::Table(f) => &f.id,
+        }
+    }
+
+    /// The figure as plain text for a terminal: a column per series, the matrix, or the rows.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Figure::Lines(f) => {
+                out += &format!("{}\n{:>10}", f.title, f.x_label);
+                for s in &f.series {
+                    out += &format!(" {:>12}", s.name);
+                }
+                for (i, x) in f.x.iter().enumerate() {
+                    out += &format!("\n{x:>10}");
+                    for s in &f.series {
+                        out += &format!(" {:>12.5}", s.y.get(i).copied().unwrap_or(f64::NAN));
+                    }
+                }
+            }
+            // Small maps in full; a large one as its range (the JSON has every value).
+            Figure::Heatmap(f) if f.cols > 16 => {
+                let finite = f.values.iter().copied().filter(|v| v.is_finite());
+                let (lo, hi) = finite.clone().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                let mean = finite.clone().map(f64::from).sum::<f64>() / finite.count().max(1) as f64;
+                out += &format!("{} ({}×{}): min {lo:.4}, mean {mean:.4}, max {hi:.4}", f.title, f.rows, f.cols);
+            }
+            Figure::Heatmap(f) => {
+                out += &format!("{} ({}×{})", f.title, f.rows, f.cols);
+                for (r, row) in f.values.chunks(f.cols.max(1)).enumerate() {
+                    out += &format!("\n{:>6}", f.row_labels.get(r).map_or("", String::as_str));
+                    for v in row {
+                        out += &format!(" {v:>6.3}");
+                    }
+                }
+            }
+            Figure::Table(f) => {
+                out += &format!("{}\n{}", f.title, f.columns.join(" | "));
+                for row in &f.rows {
+                    out += &format!("\n{}", row.cells.join(" | "));
+                }
+            }
+        }
+        out
+    }
+}
