@@ -13,6 +13,9 @@ pub struct AdamW {
     pub beta2: f32,
     pub eps: f32,
     pub weight_decay: f32,
+    /// ⊥AdamW (Prieto et al. 2025, §5): each gradient loses its component along its own
+    /// parameter tensor before the update, so steps can no longer just scale the weights up.
+    pub orthogonal: bool,
     t: u32,
     /// First and second moments, one pair per parameter, in the order of `params`.
     moments: Vec<(Tensor, Tensor)>,
@@ -24,7 +27,7 @@ impl AdamW {
             .iter()
             .map(|p| (Tensor::zeros(p.tensor.device(), p.tensor.shape()), Tensor::zeros(p.tensor.device(), p.tensor.shape())))
             .collect();
-        AdamW { lr, beta1: 0.9, beta2, eps: 1e-8, weight_decay, t: 0, moments }
+        AdamW { lr, beta1: 0.9, beta2, eps: 1e-8, weight_decay, orthogonal: false, t: 0, moments }
     }
 
     /// One update of every parameter that has a gradient.
@@ -42,6 +45,7 @@ impl AdamW {
         };
         for (p, (m, v)) in params.iter().zip(&self.moments) {
             let Some(g) = grads.get(&p.tensor) else { continue };
+            let g = if self.orthogonal { g.orthogonal_to(&p.tensor)? } else { g.clone() };
             let (mut w, g, mut m, mut v) = (p.tensor.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut());
             match p.tensor.device() {
                 Device::Cpu => cpu::adamw_update(w.cpu_mut(), g.cpu(), m.cpu_mut(), v.cpu_mut(), &hp),
