@@ -582,3 +582,18 @@ fn more_dispatches_than_the_uniform_arena_holds() {
     assert_eq!(s.dispatches, 7500);
     assert!(s.submissions >= 2, "7500 dispatches cannot share one 4096-slot arena: {s:?}");
 }
+
+#[test]
+fn grad_filter_ema_matches_cpu() {
+    let g = gpu();
+    let mut r = Lcg(13);
+    let n = 10_001;
+    let (grad, ema) = (r.vec(n), r.vec(n));
+    let (gg, ge, gh, go) = (g.upload(&grad), g.upload(&ema), g.alloc(n), g.alloc(n));
+    g.grad_filter_ema(&gg, &ge, &gh, &go, n, 0.98, 2.0);
+    let (mut h, mut out) = (vec![0.0; n], vec![0.0; n]);
+    cpu::grad_filter_ema(&grad, &ema, &mut h, &mut out, 0.98, 2.0);
+    let back = read(&g, &[&gh, &go]);
+    check("grad_filter_ema ema_out", &back[0], &h);
+    check("grad_filter_ema out", &back[1], &out);
+}

@@ -5,6 +5,7 @@
 
 pub mod grokking;
 pub mod params;
+pub mod grokfast;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,7 +54,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {
