@@ -8,6 +8,11 @@
 //! The toy trains the `grokking` setup twice in lockstep, from the same initial weights on the
 //! same minibatches: once plainly and once with the EMA filter (Algorithm 2, α = 0.98, λ = 2),
 //! and reports each arm's steps to 95% validation accuracy and their ratio.
+//!
+//! The optimizer is the one of the paper's code: PyTorch's Adam (β2 = 0.98, lr 10⁻³, a 10-step
+//! warm-up) with a small weight decay folded into the gradient after the filter (L2), not
+//! AdamW's decoupled decay. With AdamW and the grokking toy's settings the filter made the
+//! model memorise sooner but generalise later; with Adam + L2 it generalises sooner.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -37,8 +42,20 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The paper's optimizer and filter (lr 10⁻³, α = 0.98, λ = 2) on a smaller table and model
+    /// than its p = 97, 2 layers of width 128, so that a run takes a few minutes on one CPU core.
+    /// Its weight decay 0.005 stopped the plain arm from fitting at this size; 0.002 does not.
     fn default() -> Config {
-        let base = grokking::Config { weight_decay: 0.005, lr: 1e-3, ..grokking::Config::default() };
+        let base = grokking::Config {
+            p: 31,
+            train_fraction: 0.7,
+            d_model: 64,
+            lr: 1e-3,
+            weight_decay: 0.002,
+            batch_size: 128,
+            eval_every: 20,
+            ..grokking::Config::default()
+        };
         Config { base, optimizer: "adam".into(), alpha: 0.98, lamb: 2.0 }
     }
 }
@@ -110,7 +127,7 @@ impl Grokfast {
             for arm in &mut self.arms {
                 arm.train_step()?;
             }
-            if self.steps() % self.arms[0].config.eval_every == 0 {
+            if self.steps().is_multiple_of(self.arms[0].config.eval_every) {
                 queue.push(self.steps(), self.queue_eval()?);
             }
         }

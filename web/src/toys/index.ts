@@ -5,9 +5,10 @@
 
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
+import { grokfast } from './grokfast';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking];
+const PAGES: ToyPage[] = [grokking, grokfast];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
