@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 use papertoys::Result;
 use papertoys::autograd::backward;
+use papertoys::backend::DropoutMask;
 use papertoys::backend::gpu::Gpu;
 use papertoys::nn::{Param, Transformer, TransformerShape};
 use papertoys::optim::{AdamW, Sgd, SlowGradientFilter};
@@ -561,6 +562,50 @@ fn gpu_matches_cpu_over_five_optimizer_steps() {
             out.extend([(format!("{opt} losses"), losses), (format!("{opt} w"), vals(&w)), (format!("{opt} b"), vals(&b))]);
         }
         out
+    });
+}
+
+// ------------------------------------------------------------------ dropout and attention maps
+
+// y = m⊙x with m ∈ {0, 1/(1 − p)} drawn from the seed: dx = m⊙dy (the mask does not depend on x)
+fn dropout() -> Case {
+    Case::new("dropout", &[(&[4, 8], -1., 1.)], |_, x| Ok(x[0].dropout(DropoutMask::new(0.25, 7))))
+}
+
+gradient_and_parity_tests!(dropout);
+
+#[test]
+fn dropout_drops_a_share_p_scales_the_rest_and_follows_its_seed() {
+    let cpu = Device::Cpu;
+    let n = 20_000;
+    let x = tensor(&cpu, &[n], &vec![1.0; n]);
+    let y = vals(&x.dropout(DropoutMask::new(0.3, 11)));
+    let kept = y.iter().filter(|&&v| v != 0.0).count();
+    // Binomial(20000, 0.7): sd ≈ 65, so ±400 is six standard deviations.
+    assert!((kept as i64 - 14_000).abs() < 400, "kept {kept} of {n} at p = 0.3");
+    assert!(y.iter().all(|&v| v == 0.0 || v == 1.0 / 0.7), "kept units are scaled by 1/(1 − p)");
+    assert_eq!(y, vals(&x.dropout(DropoutMask::new(0.3, 11))), "same seed, same mask");
+    assert_ne!(y, vals(&x.dropout(DropoutMask::new(0.3, 12))), "another seed, another mask");
+    assert!(vals(&x.dropout(DropoutMask::new(0.0, 5))).iter().all(|&v| v == 1.0), "p = 0 keeps everything");
+}
+
+#[test]
+fn attention_probs_are_the_causal_softmax_rows_on_both_devices() {
+    // The probabilities an attention output carries are what the fused kernel used: each row
+    // sums to 1 over the past and is 0 over the future.
+    let (b, t, nh) = (2, 5, 2);
+    on_both_devices("attention_probs", PARITY, |dev| {
+        let qkv = tensor(dev, &[b, t, 12], &uniform(&mut Rng::stream(3, "probs"), b * t * 12, -2., 2.));
+        let out = qkv.attention(nh).unwrap();
+        let probs = vals(out.attention_probs().expect("attention outputs carry probabilities"));
+        for (r, row) in probs.chunks(t).enumerate() {
+            let q = r % t;
+            let sum: f32 = row[..=q].iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "row {r} sums to {sum}");
+            assert!(row[q + 1..].iter().all(|&a| a == 0.0), "row {r} attends to the future: {row:?}");
+        }
+        assert!(qkv.attention_probs().is_none(), "only attention outputs have probabilities");
+        vec![("probs".into(), probs)]
     });
 }
 

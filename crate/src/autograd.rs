@@ -65,6 +65,7 @@ fn inputs(op: &Op) -> Vec<&Tensor> {
         Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
         Op::Attention { qkv, .. } => vec![qkv],
         Op::CrossEntropy { logits, .. } => vec![logits],
+        Op::Dropout(x, _) => vec![x],
     }
 }
 
@@ -199,6 +200,12 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
                 |gpu, [p, d], [o]| gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
             );
             grads.accumulate(logits, leaf(logits, logits.shape(), dl))?;
+        }
+        // y = x·m with m the same mask: dx = dy·m, the dropout kernel applied to dy
+        Op::Dropout(x, mask) => {
+            let n = x.numel();
+            let [dx] = run_kernel(dev, [&*g.storage()], [n], |[d], [o]| cpu::dropout(d, o, mask), |gpu, [d], [o]| gpu.dropout(d, o, n, mask));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
     }
     Ok(())

@@ -3,9 +3,11 @@
 //! Initialisation follows PyTorch's defaults: Linear U(±1/√fan_in), Embedding N(0, 1),
 //! LayerNorm γ = 1, β = 0; all draws come from the run's "init" stream.
 
+use crate::backend::DropoutMask;
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::tensor::{Device, Index, Tensor};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// A named trainable tensor.
@@ -90,10 +92,18 @@ impl Block {
     }
     /// x: (B, T, C) → (B, T, C)
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_with(x, None)?.0)
+    }
+
+    /// x: (B, T, C) → (B, T, C) and the attention output (B, T, C), whose `attention_probs` are
+    /// this block's attention map. With `dropout`, both residual branches are dropped out
+    /// before they are added (GPT-2's residual dropout).
+    pub fn forward_with(&self, x: &Tensor, dropout: Option<&Dropout>) -> Result<(Tensor, Tensor)> {
         let qkv = self.qkv.forward(&self.ln1.forward(x)?)?;
-        let x = x.add(&self.proj.forward(&qkv.attention(self.heads)?)?)?;
+        let att = qkv.attention(self.heads)?;
+        let x = x.add(&maybe_drop(self.proj.forward(&att)?, dropout))?;
         let h = self.fc.forward(&self.ln2.forward(&x)?)?.gelu();
-        x.add(&self.fc_proj.forward(&h)?)
+        Ok((x.add(&maybe_drop(self.fc_proj.forward(&h)?, dropout))?, att))
     }
     fn params(&self, name: &str, out: &mut Vec<Param>) {
         self.ln1.params(&format!("{name}.ln1"), out);
@@ -136,14 +146,23 @@ impl Transformer {
 
     /// Hidden states of every position. ids: (B·T) token ids → (B, T, C).
     pub fn hidden(&self, ids: &Rc<Index>) -> Result<Tensor> {
+        Ok(self.hidden_with(ids, None)?.0)
+    }
+
+    /// Hidden states (B, T, C) and each block's attention output (see `Block::forward_with`),
+    /// with dropout on the embeddings and the residual branches when `dropout` is given.
+    pub fn hidden_with(&self, ids: &Rc<Index>, dropout: Option<&Dropout>) -> Result<(Tensor, Vec<Tensor>)> {
         let (t, c) = (self.shape.seq_len, self.shape.d_model);
         let b = ids.len() / t;
         let x = self.tok_emb.gather_rows(ids)?.reshape(&[b, t * c])?.add_bias(&self.pos_emb)?;
-        let mut x = x.reshape(&[b, t, c])?;
+        let mut x = maybe_drop(x.reshape(&[b, t, c])?, dropout);
+        let mut atts = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            x = block.forward(&x)?;
+            let (y, att) = block.forward_with(&x, dropout)?;
+            x = y;
+            atts.push(att);
         }
-        Ok(x)
+        Ok((x, atts))
     }
 
     /// Logits at the positions `rows` of the flattened (B·T) hidden states: (N, n_out).
@@ -164,5 +183,28 @@ impl Transformer {
         self.ln_f.params("ln_f", &mut out);
         self.head.params("head", &mut out);
         out
+    }
+}
+
+/// Inverted dropout for training: each call draws a fresh mask seed from the run's stream, so a
+/// run stays a pure function of its seed and both backends drop the same units.
+pub struct Dropout {
+    pub p: f32,
+    seeds: RefCell<Rng>,
+}
+
+impl Dropout {
+    pub fn new(p: f32, seeds: Rng) -> Dropout {
+        Dropout { p, seeds: RefCell::new(seeds) }
+    }
+    pub fn apply(&self, x: &Tensor) -> Tensor {
+        x.dropout(DropoutMask::new(self.p, self.seeds.borrow_mut().next_u32()))
+    }
+}
+
+fn maybe_drop(x: Tensor, dropout: Option<&Dropout>) -> Tensor {
+    match dropout {
+        Some(d) => d.apply(&x),
+        None => x,
     }
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::cpu::{self, CpuBuffer};
-use crate::backend::MatmulDims;
+use crate::backend::{DropoutMask, MatmulDims};
 use crate::error::{Error, Result};
 
 /// Where tensors live and kernels run.
@@ -124,6 +124,7 @@ pub enum Op {
     GatherRows(Tensor, Rc<Index>),
     Attention { qkv: Tensor, att: Tensor, nh: usize },
     CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage },
+    Dropout(Tensor, DropoutMask),
 }
 
 pub struct Node {
@@ -159,6 +160,7 @@ impl Tensor {
             Op::LayerNorm { x, gamma, beta, .. } => x.requires_grad() || gamma.requires_grad() || beta.requires_grad(),
             Op::Attention { qkv, .. } => qkv.requires_grad(),
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
+            Op::Dropout(x, _) => x.requires_grad(),
         };
         Tensor(Rc::new(Node {
             id: next_id(),
@@ -397,6 +399,22 @@ impl Tensor {
         let n = self.numel();
         let out = reduce(self.device(), &self.storage(), n, cpu::sum_squares, |g, x, o| g.sum_squares(x, o, n));
         Tensor::make(self.device(), vec![1], out, Op::Leaf)
+    }
+
+    /// Inverted dropout: each unit is zeroed or scaled by 1/(1 − p) as `mask` draws it.
+    pub fn dropout(&self, mask: DropoutMask) -> Tensor {
+        let n = self.numel();
+        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::dropout(x, y, &mask), |g, [x], [y]| g.dropout(x, y, n, &mask));
+        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Dropout(self.clone(), mask))
+    }
+
+    /// The softmax attention probabilities (B, NH, T, T) of an `attention` output, for pictures
+    /// of what a head looks at; None for any other tensor.
+    pub fn attention_probs(&self) -> Option<&Tensor> {
+        match self.op() {
+            Op::Attention { att, .. } => Some(att),
+            _ => None,
+        }
     }
 
     /// scale · Σ x as a (1) tensor outside the graph (mean with scale = 1/n).

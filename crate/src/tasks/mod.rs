@@ -1,3 +1,4 @@
 //! Data generators for the toys.
 
 pub mod modular;
+pub mod flipflop;

@@ -4,6 +4,7 @@
 //! `REGISTRY`.
 
 pub mod grokking;
+pub mod flipflop;
 pub mod params;
 pub mod grokfast;
 
@@ -54,7 +55,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, flipflop::ENTRY, grokfast::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

@@ -5,10 +5,11 @@
 
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
+import { flipflop } from './flipflop';
 import { grokfast } from './grokfast';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, grokfast];
+const PAGES: ToyPage[] = [grokking, flipflop, grokfast];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (

@@ -294,6 +294,23 @@ pub fn sgd_update(param: &mut [f32], grad: &[f32], lr: f32, weight_decay: f32) {
     }
 }
 
+/// PCG's output permutation ("RXS M XS") as a 32-bit hash; `shaders/dropout.wgsl` has the same.
+fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// y[i] = keep(i) ? scale·x[i] : 0 with the mask of `DropoutMask`. x, y: (n). Also the backward
+/// pass (applied to dy), since y = x·m gives dx = dy·m.
+pub fn dropout(x: &[f32], y: &mut [f32], mask: &super::DropoutMask) {
+    let seed = pcg_hash(mask.seed);
+    for (i, (o, &v)) in y.iter_mut().zip(x).enumerate() {
+        let keep = (pcg_hash(i as u32 ^ seed) >> 8) >= mask.threshold;
+        *o = if keep { mask.scale * v } else { 0.0 };
+    }
+}
+
 /// Grokfast's slow-gradient filter (Lee et al. 2024, Algorithm 2), one step:
 /// ema_out = alpha·ema + (1−alpha)·grad, then out = grad + lamb·ema_out.
 /// grad, ema, ema_out, out: (n)

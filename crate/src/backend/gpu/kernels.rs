@@ -9,7 +9,7 @@
 
 use super::shaders as s;
 use super::{Gpu, GpuBuffer, grid_1d};
-use crate::backend::{AdamParams, MatmulDims};
+use crate::backend::{AdamParams, DropoutMask, MatmulDims};
 
 /// Longest sequence attention_backward supports: its per-row scratch lives in workgroup memory
 /// (`MAX_T` in attention.wgsl).
@@ -389,6 +389,14 @@ impl Gpu {
             &[param, grad],
             grid_threads(n, 256),
         );
+    }
+
+    /// y = keep(seed, i) ? scale·x : 0 (inverted dropout; also its own backward, on dy). x, y: (n)
+    pub fn dropout(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, mask: &DropoutMask) {
+        need("dropout", "x", x, n);
+        need("dropout", "y", y, n);
+        let params = [u(n), mask.seed, mask.threshold, f(mask.scale)];
+        self.dispatch(&s::DROPOUT_MASK, &params, &[x, y], grid_threads(n, 256));
     }
 
     /// Grokfast's slow-gradient filter: ema_out = alpha·ema + (1−alpha)·grad, then

@@ -26,6 +26,8 @@ pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
 pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
 /// Split and merge attention heads, for the same unfused reference.
 pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
+/// Inverted dropout with a counter-based mask (forward and backward are the same kernel).
+pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 /// Grokfast's slow-gradient (EMA) filter.
 pub const GRAD_FILTER: &str = include_str!("../../../../shaders/grad_filter.wgsl");
 
@@ -98,6 +100,8 @@ mod table {
 
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
+
+    pub const DROPOUT_MASK: Kernel = k("dropout.wgsl", DROPOUT, "dropout", &[R, W]);
 
     pub const GRAD_FILTER_EMA: Kernel = k("grad_filter.wgsl", GRAD_FILTER, "grad_filter_ema", &[R, R, W, W]);
 }
