@@ -22,7 +22,7 @@ use papertoys::autograd::backward;
 use papertoys::backend::DropoutMask;
 use papertoys::backend::gpu::Gpu;
 use papertoys::nn::{Param, Transformer, TransformerShape};
-use papertoys::optim::{AdamW, Sgd};
+use papertoys::optim::{AdamW, Sgd, SlowGradientFilter};
 use papertoys::rng::Rng;
 use papertoys::tensor::{Device, Index, Tensor};
 
@@ -746,4 +746,44 @@ fn stablemax_cross_entropy() -> Case {
         let logits = x[0].mul(&tensor(dev, &[3, 5], &signs))?;
         Ok(logits.cross_entropy_with(&index(dev, &[4, 0, 2], 5), Normalizer::StableMax)?.loss)
     })
+}
+
+// ------------------------------------------------------------------ Grokfast's gradient filter
+
+#[test]
+fn slow_gradient_filter_adds_lambda_times_ema_starting_at_first_gradient() {
+    let cpu = Device::Cpu;
+    // α = 0.5, λ = 2. Step 1, g1 = [0.5 −2 0]: h = g1 (the paper's code starts h at the first
+    // gradient), out = g1 + 2h = [1.5 −6 0].
+    // Step 2, g2 = [1 0 4]: h = 0.5·g1 + 0.5·g2 = [0.75 −1 2], out = g2 + 2h = [2.5 −2 8].
+    let p = param(&cpu, &[3], &[1., -1., 0.5]);
+    let params = [Param { name: "p".into(), tensor: p.clone() }];
+    let mut filter = SlowGradientFilter::new(&params, 0.5, 2.0);
+    let mut g1 = backward(&weighted_sum(&p, &[0.5, -2., 0.])).unwrap();
+    filter.apply(&params, &mut g1);
+    check("filtered step 1", ("got", "by hand"), &grad_of(&g1, &p), &[1.5, -6., 0.], HAND);
+    let mut g2 = backward(&weighted_sum(&p, &[1., 0., 4.])).unwrap();
+    filter.apply(&params, &mut g2);
+    check("filtered step 2", ("got", "by hand"), &grad_of(&g2, &p), &[2.5, -2., 8.], HAND);
+}
+
+#[test]
+fn slow_gradient_filter_gpu_matches_cpu_over_five_steps() {
+    let mut r = Rng::stream(6, "filter");
+    let weights: Vec<Vec<f32>> = (0..5).map(|_| uniform(&mut r, 1000, -1., 1.)).collect();
+    let p0 = uniform(&mut r, 1000, -1., 1.);
+    on_both_devices("5 filtered gradients", PARITY, |dev| {
+        let p = param(dev, &[1000], &p0);
+        let params = [Param { name: "p".into(), tensor: p.clone() }];
+        let mut filter = SlowGradientFilter::new(&params, 0.98, 2.0);
+        weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut g = backward(&weighted_sum(&p, w)).unwrap();
+                filter.apply(&params, &mut g);
+                (format!("step {}", i + 1), grad_of(&g, &p))
+            })
+            .collect()
+    });
 }

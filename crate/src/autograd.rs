@@ -17,6 +17,11 @@ impl Grads {
         self.0.get(&t.id())
     }
 
+    /// Replaces `t`'s gradient, e.g. by a filtered one before the optimizer step.
+    pub fn set(&mut self, t: &Tensor, g: Tensor) {
+        self.0.insert(t.id(), g);
+    }
+
     fn accumulate(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
         if !t.requires_grad() {
             return Ok(());

@@ -5,7 +5,7 @@ use crate::autograd::Grads;
 use crate::backend::{cpu, AdamParams};
 use crate::error::Result;
 use crate::nn::Param;
-use crate::tensor::{Device, Tensor};
+use crate::tensor::{run_kernel, Device, Tensor};
 
 pub struct AdamW {
     pub lr: f32,
@@ -78,4 +78,45 @@ impl Sgd {
 /// √(Σ over params of Σ w²), read back with the other metrics.
 pub fn weight_norm_squared(params: &[Param]) -> Vec<Tensor> {
     params.iter().map(|p| p.tensor.sum_squares()).collect()
+}
+
+/// Grokfast's low-pass gradient filter (Lee et al., "Grokfast: Accelerated Grokking by
+/// Amplifying Slow Gradients", 2024, Algorithm 2): each gradient g becomes g + λ·h, where h is
+/// the exponential moving average of that parameter's past gradients, before the optimizer
+/// sees it. As in the paper's code, h starts at the first gradient.
+pub struct SlowGradientFilter {
+    pub alpha: f32,
+    pub lamb: f32,
+    /// h per parameter, in the order of `params`.
+    ema: Vec<Tensor>,
+    started: bool,
+}
+
+impl SlowGradientFilter {
+    pub fn new(params: &[Param], alpha: f32, lamb: f32) -> SlowGradientFilter {
+        let ema = params.iter().map(|p| Tensor::zeros(p.tensor.device(), p.tensor.shape())).collect();
+        SlowGradientFilter { alpha, lamb, ema, started: false }
+    }
+
+    /// Replaces every parameter's gradient by its filtered one.
+    pub fn apply(&mut self, params: &[Param], grads: &mut Grads) {
+        // α = 0 on the first step sets h to the first gradient.
+        let alpha = if self.started { self.alpha } else { 0.0 };
+        self.started = true;
+        let lamb = self.lamb;
+        for (p, ema) in params.iter().zip(&mut self.ema) {
+            let Some(g) = grads.get(&p.tensor) else { continue };
+            let (n, device) = (g.numel(), p.tensor.device());
+            let [h, out] = run_kernel(
+                device,
+                [&*g.storage(), &*ema.storage()],
+                [n, n],
+                |[g, e], [h, o]| cpu::grad_filter_ema(g, e, h, o, alpha, lamb),
+                |gpu, [g, e], [h, o]| gpu.grad_filter_ema(g, e, h, o, n, alpha, lamb),
+            );
+            *ema = Tensor::from_storage(device, p.tensor.shape(), h);
+            let filtered = Tensor::from_storage(device, p.tensor.shape(), out);
+            grads.set(&p.tensor, filtered);
+        }
+    }
 }

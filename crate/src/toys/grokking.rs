@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap};
 use crate::metrics::MetricRow;
 use crate::nn::{Param, Transformer, TransformerShape};
-use crate::optim::{weight_norm_squared, AdamW};
+use crate::optim::{weight_norm_squared, AdamW, SlowGradientFilter};
 use crate::rng::Rng;
 use crate::tasks::modular::{self, Split, SEQ_LEN};
 use crate::tensor::{read_all, ClassLoss, Device, Index, Normalizer, Tensor};
@@ -143,6 +143,11 @@ pub struct ModularRun {
     steps: u64,
     /// Softmax for `grokking`; `stablemax` trains one arm with each.
     norm: Normalizer,
+    /// Grokfast's filter on the gradients before the optimizer (`with_filter`).
+    filter: Option<SlowGradientFilter>,
+    /// Weight decay added to the gradient (L2, PyTorch's `Adam(weight_decay=…)`) instead of
+    /// AdamW's decoupled decay (`with_l2_decay`); 0 when decoupled.
+    l2: f32,
 }
 
 impl ModularRun {
@@ -155,7 +160,22 @@ impl ModularRun {
         let opt = AdamW::new(&params, config.lr as f32, config.weight_decay as f32, 0.98);
         let train = Batch::new(device, train_split.tokens.clone(), train_split.targets.clone(), p)?;
         let val = Batch::new(device, val_split.tokens.clone(), val_split.targets.clone(), p)?;
-        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0, norm: Normalizer::Softmax })
+        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0, norm: Normalizer::Softmax, filter: None, l2: 0.0 })
+    }
+
+    /// Filters every gradient with Grokfast's slow-gradient amplifier before the optimizer.
+    pub fn with_filter(mut self, alpha: f32, lamb: f32) -> ModularRun {
+        self.filter = Some(SlowGradientFilter::new(&self.params, alpha, lamb));
+        self
+    }
+
+    /// Adam with the weight decay folded into the gradient (after any filter), as PyTorch's
+    /// `Adam(weight_decay=…)` does, instead of AdamW's decoupled decay. Adam then normalises
+    /// the decay term too, so once the data gradient is small it shrinks weights much faster.
+    pub fn with_l2_decay(mut self) -> ModularRun {
+        self.l2 = self.opt.weight_decay;
+        self.opt.weight_decay = 0.0;
+        self
     }
 
     /// The same run with another loss normalizer, and ⊥AdamW when `orthogonal` (the arms of
@@ -198,7 +218,17 @@ impl ModularRun {
     pub fn train_step(&mut self) -> Result<()> {
         let batch = self.next_batch()?;
         let (_, loss) = self.loss(batch.as_ref().unwrap_or(&self.train))?;
-        let grads = backward(&loss.loss)?;
+        let mut grads = backward(&loss.loss)?;
+        if let Some(filter) = &mut self.filter {
+            filter.apply(&self.params, &mut grads);
+        }
+        if self.l2 > 0.0 {
+            for p in &self.params {
+                let Some(g) = grads.get(&p.tensor) else { continue };
+                let decayed = g.add(&p.tensor.scale(self.l2))?;
+                grads.set(&p.tensor, decayed);
+            }
+        }
         // Linear warm-up over the first 10 updates, as in the paper's appendix A.1.
         self.opt.lr = self.config.lr as f32 * ((self.steps + 1) as f32 / WARMUP_STEPS as f32).min(1.0);
         self.opt.step(&self.params, &grads)?;

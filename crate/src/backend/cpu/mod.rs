@@ -429,3 +429,15 @@ pub fn orthogonal_grad(w: &[f32], g: &[f32], out: &mut [f32]) {
         *o = a - c * b;
     }
 }
+
+/// Grokfast's slow-gradient filter (Lee et al. 2024, Algorithm 2), one step:
+/// ema_out = alpha·ema + (1−alpha)·grad, then out = grad + lamb·ema_out.
+/// grad, ema, ema_out, out: (n)
+pub fn grad_filter_ema(grad: &[f32], ema: &[f32], ema_out: &mut [f32], out: &mut [f32], alpha: f32, lamb: f32) {
+    for i in 0..grad.len() {
+        let g = grad[i];
+        let e = alpha * ema[i] + (1.0 - alpha) * g;
+        ema_out[i] = e;
+        out[i] = g + lamb * e;
+    }
+}

@@ -460,4 +460,23 @@ impl Gpu {
         }
         self.dispatch(&s::ORTHOGONAL_GRAD, &[u(n)], &[w, g, out], [1, 1, 1]);
     }
+
+    /// Grokfast's slow-gradient filter: ema_out = alpha·ema + (1−alpha)·grad, then
+    /// out = grad + lamb·ema_out. grad, ema, ema_out, out: (n)
+    #[allow(clippy::too_many_arguments)]
+    pub fn grad_filter_ema(
+        &self,
+        grad: &GpuBuffer,
+        ema: &GpuBuffer,
+        ema_out: &GpuBuffer,
+        out: &GpuBuffer,
+        n: usize,
+        alpha: f32,
+        lamb: f32,
+    ) {
+        for (name, buf) in [("grad", grad), ("ema", ema), ("ema_out", ema_out), ("out", out)] {
+            need("grad_filter_ema", name, buf, n);
+        }
+        self.dispatch(&s::GRAD_FILTER_EMA, &[u(n), f(alpha), f(lamb)], &[grad, ema, ema_out, out], grid_threads(n, 256));
+    }
 }

@@ -28,6 +28,8 @@ pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
 pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
 /// Inverted dropout with a counter-based mask (forward and backward are the same kernel).
 pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
+/// Grokfast's slow-gradient (EMA) filter.
+pub const GRAD_FILTER: &str = include_str!("../../../../shaders/grad_filter.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +106,8 @@ mod table {
     pub const STABLEMAX_CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "stablemax_cross_entropy_backward", &[R, R, R, R, W]);
     pub const COUNT_ZEROS: Kernel = k("reduce.wgsl", REDUCE, "count_zeros", &[R, W]);
     pub const ORTHOGONAL_GRAD: Kernel = k("optim.wgsl", OPTIM, "orthogonal_grad", &[R, R, W]);
+
+    pub const GRAD_FILTER_EMA: Kernel = k("grad_filter.wgsl", GRAD_FILTER, "grad_filter_ema", &[R, R, W, W]);
 }
 
 pub use table::*;
