@@ -609,6 +609,25 @@ fn attention_probs_are_the_causal_softmax_rows_on_both_devices() {
     });
 }
 
+#[test]
+fn cpu_tanh_is_within_4e_7_relative_of_true_tanh() {
+    // The CPU's GELU uses a rational tanh (plain f32 ops, so it vectorises and matches wasm);
+    // sweep every 64th f32 from 1e-30 to 12 and both signs against f64's tanh.
+    let (mut x, mut worst) = (1e-30f32, (0f64, 0f32));
+    while x < 12.0 {
+        for u in [x, -x] {
+            let want = (u as f64).tanh();
+            let rel = (papertoys::backend::cpu::tanh(u) as f64 - want).abs() / want.abs();
+            if rel > worst.0 {
+                worst = (rel, u);
+            }
+        }
+        x = f32::from_bits(x.to_bits() + 64);
+    }
+    assert!(worst.0 <= 4e-7, "cpu tanh: relative error {:e} at u = {}", worst.0, worst.1);
+    assert_eq!(papertoys::backend::cpu::tanh(0.0), 0.0);
+}
+
 // ------------------------------------------------------------------ StableMax, Softmax Collapse, ⊥Grad
 // (Prieto et al. 2025, "Grokking at the Edge of Numerical Stability", §2, §4, §5)
 

@@ -6,6 +6,7 @@
 pub mod grokking;
 pub mod flipflop;
 pub mod params;
+pub mod icl_linreg;
 pub mod stablemax;
 
 use std::future::Future;
@@ -55,7 +56,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, flipflop::ENTRY, stablemax::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

@@ -6,10 +6,11 @@
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
 import { flipflop } from './flipflop';
+import { iclLinreg } from './icl-linreg';
 import { stablemax } from './stablemax';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, flipflop, stablemax];
+const PAGES: ToyPage[] = [grokking, flipflop, iclLinreg, stablemax];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
