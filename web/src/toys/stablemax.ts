@@ -30,7 +30,7 @@ export const stablemax: ToyPage = {
       'collapsing and never generalising, while StableMax and ⊥AdamW reach full accuracy on the unseen equations without any ' +
       'regularisation. Here the collapse reproduces as described: with the defaults, softmax answers every training equation ' +
       'after about 100 steps, its zero-loss share jumps from 0 to 1 between steps 600 and 900, and its validation accuracy stays ' +
-      'at 2–7%. StableMax never produces a single zero loss and ⊥AdamW keeps its logits about 20 times smaller than StableMax’s — ' +
+      'at 2–7%. StableMax never produces a single zero loss, and ⊥AdamW keeps its logit norm near 20 while StableMax’s grows past 3,000 — ' +
       'but within the default 3,000 steps neither groks: StableMax stays at chance like softmax, ⊥AdamW climbs only to about 17%. ' +
       'At this toy scale, without weight decay, generalising takes longer than the budget, collapse or no collapse.',
     'The model and task are this site’s grokking toy (a 1-layer transformer of width 32 on a + b mod 23, half of the table ' +
@@ -55,7 +55,7 @@ export const stablemax: ToyPage = {
       logX: true,
     },
     {
-      text: 'Give it more data: `p` = 31 and `train_fraction` = 0.6. In our run (seed 0) ⊥AdamW got about half of the unseen equations right within 300 steps while softmax and StableMax stayed near 10%, and softmax started to collapse around step 800.',
+      text: 'Give it more data: `p` = 31 and `train_fraction` = 0.6. In our run (seed 0) ⊥AdamW got about half of the unseen equations right within a few hundred steps while softmax and StableMax stayed near 10%, and softmax started to collapse around step 800.',
       set: { p: 31, train_fraction: 0.6 },
     },
     {
