@@ -6,7 +6,7 @@
 //!
 //! It trains the toy's defaults, the smallest setting where pilots showed the effect (p = 31,
 //! width 64; width 48 or p = 23 did not), and stops when the filtered arm gets there, at about
-//! step 2,100: some 2 minutes of one CPU core, more than the minute a reproduction test should take.
+//! step 2,000 (200 s on the shared, loaded 2-core machine; about a minute of CPU time).
 
 use papertoys::metrics::MetricRow;
 use papertoys::toys;
