@@ -2,3 +2,4 @@
 
 pub mod modular;
 pub mod flipflop;
+pub mod linreg;
