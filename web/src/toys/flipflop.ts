@@ -37,6 +37,10 @@ export const flipflop: ToyPage = {
     'Two of the paper’s interventions are here as the `regularization` switch: dropout on the embeddings and residual ' +
       'branches, and weight decay. Attention sharpening (a penalty on attention entropy) and the recurrent (LSTM) baseline, ' +
       'which the paper reports to make no read errors, are not in this toy yet.',
+    'At this scale the dense strings glitch most. With the defaults (seed 0, 3,000 steps) in-distribution reads are ' +
+      'wrong about 0.3% of the time over the second half of training, dense reads about 3%, and sparse reads almost ' +
+      'never: in 64-token strings the last write is never more than 62 tokens back, a distance the training strings ' +
+      'cover, whereas the paper’s sparse strings of 512 tokens reach much further.',
     'Glitches depend on the seed: the paper trains many models and reports the spread; here one run shows one draw.',
   ],
   tryThis: [
