@@ -3,7 +3,9 @@
 //! in-context learning", §2, eq. 2) and Mahankali et al. 2023 ("One Step of Gradient Descent
 //! is Provably the Optimal In-Context Learner with One Layer of Linear Self-Attention", §3):
 //!
-//!     f(Z) = Z + (1/n)·W^{PV}·Z·M·Zᵀ·W^{KQ}·Z,   Z = [[x_1 … x_n x_q], [y_1 … y_n 0]],
+//! ```text
+//! f(Z) = Z + (1/n)·W^{PV}·Z·M·Zᵀ·W^{KQ}·Z,   Z = [[x_1 … x_n x_q], [y_1 … y_n 0]],
+//! ```
 //!
 //! with M = diag(1, …, 1, 0) hiding the query from the keys and values. The prediction is the
 //! bottom-right entry of f(Z): ŷ = (1/n)·Σ_i (p·z_i)(z_iᵀ·Q·x_q), where p is the last row of
