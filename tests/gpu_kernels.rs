@@ -604,3 +604,18 @@ fn dropout_mask_is_bit_identical_to_cpu() {
         assert!((dropped - p).abs() < 0.01, "dropped share {dropped} at p = {p}");
     }
 }
+
+#[test]
+fn grad_filter_ema_matches_cpu() {
+    let g = gpu();
+    let mut r = Lcg(13);
+    let n = 10_001;
+    let (grad, ema) = (r.vec(n), r.vec(n));
+    let (gg, ge, gh, go) = (g.upload(&grad), g.upload(&ema), g.alloc(n), g.alloc(n));
+    g.grad_filter_ema(&gg, &ge, &gh, &go, n, 0.98, 2.0);
+    let (mut h, mut out) = (vec![0.0; n], vec![0.0; n]);
+    cpu::grad_filter_ema(&grad, &ema, &mut h, &mut out, 0.98, 2.0);
+    let back = read(&g, &[&gh, &go]);
+    check("grad_filter_ema ema_out", &back[0], &h);
+    check("grad_filter_ema out", &back[1], &out);
+}

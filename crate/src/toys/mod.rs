@@ -6,7 +6,9 @@
 pub mod grokking;
 pub mod flipflop;
 pub mod params;
+pub mod grokfast;
 pub mod icl_linreg;
+pub mod stablemax;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,7 +57,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

@@ -6,10 +6,12 @@
 import type { ToyInfo } from '../params';
 import { grokking } from './grokking';
 import { flipflop } from './flipflop';
+import { grokfast } from './grokfast';
 import { iclLinreg } from './icl-linreg';
+import { stablemax } from './stablemax';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, flipflop, iclLinreg];
+const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (

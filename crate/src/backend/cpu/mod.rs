@@ -342,3 +342,102 @@ pub fn dropout(x: &[f32], y: &mut [f32], mask: &super::DropoutMask) {
         *o = if keep { mask.scale * v } else { 0.0 };
     }
 }
+
+/// StableMax's stand-in for exp (Prieto et al. 2025, §4): s(x) = x + 1 for x ≥ 0, 1/(1 − x) for
+/// x < 0. It grows linearly rather than exponentially, so large logits do not absorb the rest.
+pub fn stablemax_s(x: f32) -> f32 {
+    if x >= 0.0 { x + 1.0 } else { 1.0 / (1.0 - x) }
+}
+
+/// logits: (N, V), targets: (N) → losses: (N), probs: (N, V), correct: (N), as
+/// `cross_entropy_forward` with StableMax in place of softmax: probs = s(l) / Σ s(l) (no max to
+/// subtract: s never overflows), loss = ln Σ s(l) − ln s(l[target]).
+pub fn stablemax_cross_entropy_forward(
+    logits: &[f32],
+    targets: &[u32],
+    losses: &mut [f32],
+    probs: &mut [f32],
+    correct: &mut [f32],
+) {
+    let v = logits.len() / targets.len();
+    for (i, &t) in targets.iter().enumerate() {
+        let row = &logits[i * v..(i + 1) * v];
+        let prow = &mut probs[i * v..(i + 1) * v];
+        let (mut max, mut arg, mut sum) = (row[0], 0usize, 0.0f32);
+        for (j, (p, &l)) in prow.iter_mut().zip(row).enumerate() {
+            if l > max {
+                max = l;
+                arg = j;
+            }
+            *p = stablemax_s(l);
+            sum += *p;
+        }
+        let s_target = prow[t as usize];
+        let inv = 1.0 / sum;
+        for p in prow.iter_mut() {
+            *p *= inv;
+        }
+        losses[i] = libm::logf(sum) - libm::logf(s_target);
+        correct[i] = if arg == t as usize { 1.0 } else { 0.0 };
+    }
+}
+
+/// dlogits[i,v] = (probs[i,v] − [v == target_i]) · dloss[0] · scale / (1 + |logits[i,v]|).
+/// Why: d/dl [ln Σ s − ln s_t] = s'(l_v)/Σ s − [v = t]·s'(l_t)/s(l_t), and s'(x)/s(x) = 1/(1 + |x|)
+/// on both branches, so it is softmax's gradient with each entry divided by 1 + |l|.
+pub fn stablemax_cross_entropy_backward(
+    logits: &[f32],
+    probs: &[f32],
+    targets: &[u32],
+    dloss: &[f32],
+    dlogits: &mut [f32],
+    scale: f32,
+) {
+    let v = probs.len() / targets.len();
+    let g = dloss[0] * scale;
+    for (i, &t) in targets.iter().enumerate() {
+        for j in 0..v {
+            let onehot = if j == t as usize { 1.0 } else { 0.0 };
+            let k = i * v + j;
+            dlogits[k] = (probs[k] - onehot) * g / (1.0 + logits[k].abs());
+        }
+    }
+}
+
+/// out[0] = scale · #{i : x[i] == 0} (the share of training examples whose loss is exactly 0
+/// with scale = 1/n). Counts in f32 are exact below 2²⁴.
+pub fn count_zeros(x: &[f32], out: &mut [f32], scale: f32) {
+    let mut c = 0.0f32;
+    for &v in x {
+        if v == 0.0 {
+            c += 1.0;
+        }
+    }
+    out[0] = scale * c;
+}
+
+/// out = g − (g·w / w·w)·w: the gradient g of one parameter tensor w with its component along w
+/// removed (⊥Grad, Prieto et al. 2025, §5); out = g when w = 0. Dots ascending. w, g, out: (n)
+pub fn orthogonal_grad(w: &[f32], g: &[f32], out: &mut [f32]) {
+    let (mut gw, mut ww) = (0.0f32, 0.0f32);
+    for (&a, &b) in g.iter().zip(w) {
+        gw += a * b;
+        ww += b * b;
+    }
+    let c = if ww > 0.0 { gw / ww } else { 0.0 };
+    for ((o, &a), &b) in out.iter_mut().zip(g).zip(w) {
+        *o = a - c * b;
+    }
+}
+
+/// Grokfast's slow-gradient filter (Lee et al. 2024, Algorithm 2), one step:
+/// ema_out = alpha·ema + (1−alpha)·grad, then out = grad + lamb·ema_out.
+/// grad, ema, ema_out, out: (n)
+pub fn grad_filter_ema(grad: &[f32], ema: &[f32], ema_out: &mut [f32], out: &mut [f32], alpha: f32, lamb: f32) {
+    for i in 0..grad.len() {
+        let g = grad[i];
+        let e = alpha * ema[i] + (1.0 - alpha) * g;
+        ema_out[i] = e;
+        out[i] = g + lamb * e;
+    }
+}
