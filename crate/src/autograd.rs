@@ -60,6 +60,7 @@ fn inputs(op: &Op) -> Vec<&Tensor> {
         Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
         Op::Attention { qkv, .. } => vec![qkv],
         Op::CrossEntropy { logits, .. } => vec![logits],
+        Op::LogSoftmax(x) => vec![x],
     }
 }
 
@@ -194,6 +195,13 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
                 |gpu, [p, d], [o]| gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
             );
             grads.accumulate(logits, leaf(logits, logits.shape(), dl))?;
+        }
+        // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy, softmax(x) = exp(y)
+        Op::LogSoftmax(x) => {
+            let v = *x.shape().last().unwrap();
+            let n = x.numel() / v;
+            let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [x.numel()], |[y, d], [o]| cpu::log_softmax_backward(y, d, o, v), |gpu, [y, d], [o]| gpu.log_softmax_backward(y, d, o, n, v));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
     }
     Ok(())

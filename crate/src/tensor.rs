@@ -124,6 +124,7 @@ pub enum Op {
     GatherRows(Tensor, Rc<Index>),
     Attention { qkv: Tensor, att: Tensor, nh: usize },
     CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage },
+    LogSoftmax(Tensor),
 }
 
 pub struct Node {
@@ -159,6 +160,7 @@ impl Tensor {
             Op::LayerNorm { x, gamma, beta, .. } => x.requires_grad() || gamma.requires_grad() || beta.requires_grad(),
             Op::Attention { qkv, .. } => qkv.requires_grad(),
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
+            Op::LogSoftmax(x) => x.requires_grad(),
         };
         Tensor(Rc::new(Node {
             id: next_id(),
@@ -390,6 +392,14 @@ impl Tensor {
         let acc = reduce(self.device(), &correct, n, |x, o| cpu::sum(x, o, inv), |g, x, o| g.sum(x, o, n, inv));
         let op = Op::CrossEntropy { logits: self.clone(), targets: targets.clone(), probs };
         Ok((Tensor::make(self.device(), vec![1], loss, op), Tensor::make(self.device(), vec![1], acc, Op::Leaf)))
+    }
+
+    /// Row-wise log-softmax over the last dimension V: (…, V) → (…, V), log-probabilities.
+    pub fn log_softmax(&self) -> Tensor {
+        let v = *self.shape().last().expect("a tensor has a shape");
+        let n = self.numel() / v;
+        let [y] = run_kernel(self.device(), [&*self.storage()], [n * v], |[x], [y]| cpu::log_softmax_forward(x, y, v), |g, [x], [y]| g.log_softmax_forward(x, y, n, v));
+        Tensor::make(self.device(), self.shape().to_vec(), y, Op::LogSoftmax(self.clone()))
     }
 
     /// Σ x² as a (1) tensor outside the graph (for weight norms).

@@ -26,6 +26,8 @@ pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
 pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
 /// Split and merge attention heads, for the same unfused reference.
 pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
+/// Row-wise log-softmax, forward and backward (next-token log-probabilities for sampling).
+pub const LOG_SOFTMAX: &str = include_str!("../../../../shaders/log_softmax.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +98,9 @@ mod table {
 
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
+
+    pub const LOG_SOFTMAX_FORWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_forward", &[R, W]);
+    pub const LOG_SOFTMAX_BACKWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_backward", &[R, R, W]);
 }
 
 pub use table::*;
