@@ -1,3 +1,4 @@
 //! Data generators for the toys.
 
+pub mod dyck;
 pub mod modular;

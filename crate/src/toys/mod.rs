@@ -3,6 +3,7 @@
 //! device, and call `step(n)`; nothing else drives a toy. A new toy is one file and one row of
 //! `REGISTRY`.
 
+pub mod backtrack;
 pub mod grokking;
 pub mod params;
 
@@ -53,7 +54,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, backtrack::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

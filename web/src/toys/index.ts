@@ -4,10 +4,11 @@
  */
 
 import type { ToyInfo } from '../params';
+import { backtrack } from './backtrack';
 import { grokking } from './grokking';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking];
+const PAGES: ToyPage[] = [grokking, backtrack];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
