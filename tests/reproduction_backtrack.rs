@@ -1,8 +1,8 @@
 //! Reproduction of backtrack's claim on a reduced budget, through the same `Toy` interface as
 //! the CLI and the page (Botta et al. 2025, abstract and §5.1): with a process verifier,
 //! tokenwise rejection sampling with backtracking completes off-distribution prompts validly
-//! with fewer generator queries than blockwise rejection sampling. A smaller model, fewer
-//! training steps and fewer prompts than the defaults keep this to about a minute on the CPU.
+//! with fewer generator queries than blockwise rejection sampling. Shorter strings, a
+//! smaller model, fewer training steps and fewer prompts than the defaults keep this to about a minute on the CPU.
 
 use papertoys::figures::{Figure, Lines};
 use papertoys::toys;
@@ -14,7 +14,7 @@ const TARGET: f64 = 0.5;
 
 fn figures() -> Vec<Figure> {
     let entry = toys::find("backtrack").unwrap();
-    let set = [("d_model", "32"), ("eval_every", "50"), ("prompts", "12"), ("budget", "192")];
+    let set = [("length", "24"), ("prompt_depth", "8"), ("d_model", "32"), ("eval_every", "50"), ("prompts", "12"), ("budget", "192")];
     let pairs: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let mut toy = (entry.build)(&entry.config_from_pairs(&pairs).unwrap(), &Device::Cpu).unwrap();
     let rows = pollster::block_on(toy.step(STEPS)).unwrap();

@@ -15,22 +15,26 @@ use crate::tensor::{Device, Index};
 /// Log-probabilities (V each) of the next token after each prefix. A prefix is the tokens after
 /// `bos`, shorter than the model's `seq_len`; the input is `bos`, the prefix, then `bos` padding,
 /// which causal attention never lets the read position see.
+/// The batch is padded with empty prefixes to a multiple of `BATCH_STEP` rows: both backends
+/// pool freed buffers by length, and a batch that shrinks one chain at a time would leave a set
+/// of buffers behind for every size it passed through.
 pub async fn next_logprobs(model: &Transformer, device: &Device, bos: u32, prefixes: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+    const BATCH_STEP: usize = 16;
     let (t, vocab) = (model.shape.seq_len, model.shape.vocab);
-    let mut ids = Vec::with_capacity(prefixes.len() * t);
-    let mut rows = Vec::with_capacity(prefixes.len());
-    for (b, p) in prefixes.iter().enumerate() {
+    let n = prefixes.len().div_ceil(BATCH_STEP) * BATCH_STEP;
+    let mut ids = Vec::with_capacity(n * t);
+    let mut rows = Vec::with_capacity(n);
+    for (b, p) in prefixes.iter().chain(std::iter::repeat_n(&(&[] as &[u32]), n - prefixes.len())).enumerate() {
         debug_assert!(p.len() < t, "a prefix of {} tokens leaves no room in {t} positions", p.len());
         ids.push(bos);
         ids.extend_from_slice(p);
         ids.resize((b + 1) * t, bos);
         rows.push((b * t + p.len()) as u32);
     }
-    let n = prefixes.len();
     let hidden = model.hidden(&Index::new(device, ids, vocab)?)?;
     let logp = model.logits_at(&hidden, &Index::new(device, rows, n * t)?)?.log_softmax();
     let flat = logp.to_vec().await?;
-    Ok(flat.chunks(model.shape.n_out).map(<[f32]>::to_vec).collect())
+    Ok(flat.chunks(model.shape.n_out).take(prefixes.len()).map(<[f32]>::to_vec).collect())
 }
 
 /// One token drawn from softmax(logp / temperature), restricted to the most likely tokens whose

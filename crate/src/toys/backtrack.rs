@@ -76,9 +76,9 @@ impl Default for Config {
         Config {
             seed: 0,
             k: 2,
-            length: 24,
+            length: 28,
             train_depth: 4,
-            prompt_depth: 8,
+            prompt_depth: 9,
             type_skew: 0.8,
             layers: 2,
             d_model: 48,

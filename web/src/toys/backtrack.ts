@@ -13,8 +13,8 @@ export const backtrack: ToyPage = {
   id: 'backtrack',
   headline: 'Verifier-assisted generation: check every token, and back up when stuck',
   intro:
-    'A small language model learns to write balanced brackets, like ([]()) — strings of 24 brackets that never nest ' +
-    'more than 4 deep. Then it is asked to finish prompts that open 8 brackets at once, deeper than anything it has ' +
+    'A small language model learns to write balanced brackets, like ([]()) — strings of 28 brackets that never nest ' +
+    'more than 4 deep. Then it is asked to finish prompts that open 9 brackets at once, deeper than anything it has ' +
     'seen, and mostly with the bracket type it saw least: here it often writes something invalid. How many calls to ' +
     'the model (generator queries, one per token drawn) does it take to get a valid string? Blockwise rejection writes ' +
     'the whole string and starts over if it is wrong. With a process verifier, a checker that tells whether a ' +
@@ -30,19 +30,24 @@ export const backtrack: ToyPage = {
   },
   differs: [
     'Much smaller. The authors’ released Dyck configuration trains a 6-layer transformer of width 512 on strings of length 32 ' +
-      'over 2 bracket types; here it is 2 layers of width 48 (`layers`, `d_model`) trained for 600 steps on strings of length 24 (`length`).',
+      'over 2 bracket types; here it is 2 layers of width 48 (`layers`, `d_model`) trained for 600 steps on strings of length 28 (`length`).',
     'The verifier is exact: a prefix can be completed when every closing bracket matches and the open brackets fit in the ' +
       'tokens left. The paper also trains verifiers from the model’s own hidden states; an exact one isolates what the ' +
       'sampler does with a verifier’s answers.',
     'Off-distribution prompts: training strings use the second bracket type 80% of the time (`type_skew`), as in the ' +
       'authors’ released Dyck data, and the prompts mostly use the first, as in their out-of-distribution set. The depth of ' +
-      'the prompts (`prompt_depth` 8 against `train_depth` 4) is our addition: with the type shift alone, this small model ' +
+      'the prompts (`prompt_depth` 9 against `train_depth` 4) is our addition: with the type shift alone, this small model ' +
       'still writes valid strings most of the time and there is little left to compare.',
     'After a backtrack the erased positions are redone with the model’s most likely token, as the authors’ code does by ' +
       'default; a backtrack erases `backtrack` tokens (B = 4), at most `max_backtracks` times per string.',
     'A query is one token drawn from the model, as in the paper’s cost model: a token redrawn after a rejection counts ' +
       'again. Every sampler runs on every prompt until it has spent `budget` queries; “accuracy” in the first chart is the ' +
       'share of prompts with at least one valid string by then.',
+    'What does not carry over: in the paper, backtracking also clearly beats plain tokenwise rejection. Here the two ' +
+      'are close, and which one is cheaper changes with the seed (the chart of queries against B shows both, B = 0 being ' +
+      'plain tokenwise rejection). With an exact verifier every token that can still lead somewhere is accepted, so ' +
+      'erasing good tokens only helps when the model’s own earlier draws led it astray; in this toy most of its mistakes ' +
+      'come from the deep prompt itself, which no backtrack can erase.',
     'Results move with the seed: with 16 prompts one prompt is 6 points of accuracy. Raise `prompts` and `budget` for ' +
       'steadier numbers (the figures then take longer).',
   ],
