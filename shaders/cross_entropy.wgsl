@@ -1,6 +1,12 @@
 // cross_entropy.wgsl — softmax cross-entropy over rows of logits, forward and backward
 // (spec: docs/kernels.md).
 //
+// The StableMax variant (Prieto et al. 2025, §4) swaps exp for s(x) = x + 1 (x >= 0),
+// 1/(1 - x) (x < 0), which cannot overflow, so nothing is subtracted first:
+//   stablemax_cross_entropy_forward:  probs = s(l) / sum_v s(l); losses = ln sum_v s(l) - ln s(l[target]);
+//   stablemax_cross_entropy_backward: dlogits[i,v] = (probs - onehot) * dloss[0] * scale / (1 + |l|)
+//     (because s'(x)/s(x) = 1/(1 + |x|) on both branches). Same grids as the softmax pair.
+//
 // Shapes: logits, probs, dlogits (N, V) with N = dims.n rows, V = dims.v classes;
 // targets (N) u32 (host guarantees target < V); losses, correct (N); dloss (1).
 //   forward:  mx = max_v l; se = sum_v exp(l - mx); probs = exp(l - mx) / se;
@@ -48,18 +54,12 @@ fn beats(bv: f32, bi: u32, av: f32, ai: u32) -> bool {
     return bv > av || (bv == av && bi < ai);
 }
 
-@compute @workgroup_size(64)
-fn cross_entropy_forward(@builtin(workgroup_id) wg: vec3<u32>,
-                         @builtin(num_workgroups) nwg: vec3<u32>,
-                         @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = wg.x + wg.y * nwg.x;
-    if (row >= dims.n) { return; }   // uniform per workgroup: the barriers below stay legal
-    let l = lid.x;
-    let V = dims.v;
-    let base = row * V;
+struct Best { val: f32, idx: u32 }
 
-    // 1) max and its first index. Within a thread columns ascend, so a strict '>' keeps the
-    //    first one; across threads beats() breaks ties by index.
+// The row maximum and its first index over logits[base .. base + V], found by all 64 threads
+// together; every thread returns the same answer. Within a thread columns ascend, so a strict
+// '>' keeps the first one; across threads beats() breaks ties by index.
+fn row_argmax(l: u32, base: u32, V: u32) -> Best {
     var bv = 0.0;
     var bi = NONE;
     for (var c = l; c < V; c += WG) {
@@ -76,27 +76,45 @@ fn cross_entropy_forward(@builtin(workgroup_id) wg: vec3<u32>,
         }
     }
     workgroupBarrier();
-    let mx = part_val[0];
-    let arg = part_idx[0];
+    return Best(part_val[0], part_idx[0]);
+}
 
-    // 2) se = sum exp(l - mx); part_val is reused, so wait until every thread has read mx
-    var se = 0.0;
-    for (var c = l; c < V; c += WG) { se += exp(logits[base + c] - mx); }
+// The sum of every thread's `mine`, by the fixed tree. part_val is reused, so it first waits
+// until every thread has read the previous result.
+fn row_sum(l: u32, mine: f32) -> f32 {
     workgroupBarrier();
-    part_val[l] = se;
+    part_val[l] = mine;
     for (var s = WG / 2u; s > 0u; s >>= 1u) {
         workgroupBarrier();
         if (l < s) { part_val[l] += part_val[l + s]; }
     }
     workgroupBarrier();
-    let sum = part_val[0];
+    return part_val[0];
+}
+
+@compute @workgroup_size(64)
+fn cross_entropy_forward(@builtin(workgroup_id) wg: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = wg.x + wg.y * nwg.x;
+    if (row >= dims.n) { return; }   // uniform per workgroup: the barriers below stay legal
+    let l = lid.x;
+    let V = dims.v;
+    let base = row * V;
+
+    // 1) max and its first index; 2) se = sum exp(l - mx)
+    let best = row_argmax(l, base, V);
+    let mx = best.val;
+    var se = 0.0;
+    for (var c = l; c < V; c += WG) { se += exp(logits[base + c] - mx); }
+    let sum = row_sum(l, se);
 
     // 3) outputs
     for (var c = l; c < V; c += WG) { probs[base + c] = exp(logits[base + c] - mx) / sum; }
     if (l == 0u) {
         let tgt = targets[row];
         losses[row] = mx + log(sum) - logits[base + tgt];
-        correct[row] = select(0.0, 1.0, arg == tgt);
+        correct[row] = select(0.0, 1.0, best.idx == tgt);
     }
 }
 
@@ -118,4 +136,51 @@ fn cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>,
     let onehot = select(0.0, 1.0, c == bw_targets[row]);
     // same association as the CPU: ((p - onehot) * dloss) * scale
     dlogits[idx] = (bw_probs[idx] - onehot) * dloss[0] * bw_dims.scale;
+}
+
+// ---------------------------------------------------------------- StableMax
+// forward: the same bindings as cross_entropy_forward.
+fn stablemax_s(x: f32) -> f32 {
+    return select(1.0 / (1.0 - x), x + 1.0, x >= 0.0);
+}
+
+@compute @workgroup_size(64)
+fn stablemax_cross_entropy_forward(@builtin(workgroup_id) wg: vec3<u32>,
+                                   @builtin(num_workgroups) nwg: vec3<u32>,
+                                   @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = wg.x + wg.y * nwg.x;
+    if (row >= dims.n) { return; }
+    let l = lid.x;
+    let V = dims.v;
+    let base = row * V;
+    let best = row_argmax(l, base, V);
+    var ss = 0.0;
+    for (var c = l; c < V; c += WG) { ss += stablemax_s(logits[base + c]); }
+    let sum = row_sum(l, ss);
+    for (var c = l; c < V; c += WG) { probs[base + c] = stablemax_s(logits[base + c]) / sum; }
+    if (l == 0u) {
+        let tgt = targets[row];
+        losses[row] = log(sum) - log(stablemax_s(logits[base + tgt]));
+        correct[row] = select(0.0, 1.0, best.idx == tgt);
+    }
+}
+
+// backward bindings: 0 dims {n, v, scale: f32}; 1 logits r; 2 probs r; 3 targets r; 4 dloss r;
+// 5 dlogits rw
+@group(0) @binding(1) var<storage, read> sm_logits: array<f32>;
+@group(0) @binding(2) var<storage, read> sm_probs: array<f32>;
+@group(0) @binding(3) var<storage, read> sm_targets: array<u32>;
+@group(0) @binding(4) var<storage, read> sm_dloss: array<f32>;
+@group(0) @binding(5) var<storage, read_write> sm_dlogits: array<f32>;
+
+@compute @workgroup_size(64)
+fn stablemax_cross_entropy_backward(@builtin(global_invocation_id) gid: vec3<u32>,
+                                    @builtin(num_workgroups) nwg: vec3<u32>) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= bw_dims.n * bw_dims.v) { return; }
+    let row = idx / bw_dims.v;
+    let c = idx % bw_dims.v;
+    let onehot = select(0.0, 1.0, c == sm_targets[row]);
+    // same association as the CPU: ((p - onehot) * dloss) * scale / (1 + |l|)
+    sm_dlogits[idx] = (sm_probs[idx] - onehot) * sm_dloss[0] * bw_dims.scale / (1.0 + abs(sm_logits[idx]));
 }

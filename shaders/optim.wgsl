@@ -6,6 +6,10 @@
 //     p = p − lr·wd·p;      p = p − lr·(m/bc1)/(sqrt(v/bc2) + eps)
 //     bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ come from the host, so both backends use the same f32s.
 //   sgd_update: p = p − lr·(g + wd·p)
+//   orthogonal_grad (⊥Grad, Prieto et al. 2025, §5): out = g − (g·w / w·w)·w (out = g when w = 0),
+//     for one parameter tensor; ONE workgroup of 256 threads, dispatch (1, 1, 1): thread l sums
+//     the products of elements l, l+256, … ascending, then a fixed tree (s = 128, …, 1), then
+//     every thread writes its elements. Bindings 1 w r, 2 g r, 3 out rw.
 //
 // Workgroup layout: 256 threads, one parameter each. With g = ceil(n / 256) workgroups the host
 // dispatches (min(g, 65535), ceil(g / 65535), 1); index = (wg.x + wg.y·nwg.x)·256 + lid.
@@ -58,4 +62,37 @@ fn sgd_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
     if (i >= sgd.n) { return; }
     let p = param[i];
     param[i] = p - sgd.lr * (grad[i] + sgd.weight_decay * p);
+}
+
+struct OrthoDims { n: u32 }
+@group(0) @binding(0) var<uniform> ortho: OrthoDims;
+@group(0) @binding(1) var<storage, read> og_w: array<f32>;
+@group(0) @binding(2) var<storage, read> og_g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> og_out: array<f32>;
+
+var<workgroup> part_gw: array<f32, WG>;
+var<workgroup> part_ww: array<f32, WG>;
+
+@compute @workgroup_size(256)
+fn orthogonal_grad(@builtin(local_invocation_index) l: u32) {
+    var gw = 0.0;
+    var ww = 0.0;
+    for (var i = l; i < ortho.n; i += WG) {
+        let w = og_w[i];
+        gw += og_g[i] * w;
+        ww += w * w;
+    }
+    part_gw[l] = gw;
+    part_ww[l] = ww;
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (l < s) {
+            part_gw[l] += part_gw[l + s];
+            part_ww[l] += part_ww[l + s];
+        }
+    }
+    workgroupBarrier();
+    let wsq = part_ww[0];
+    let c = select(0.0, part_gw[0] / wsq, wsq > 0.0);
+    for (var i = l; i < ortho.n; i += WG) { og_out[i] = og_g[i] - c * og_w[i]; }
 }

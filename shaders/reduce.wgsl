@@ -5,6 +5,7 @@
 //   sum:         x (n)            → out (1):    out[0] = scale · Σ x
 //   sum_squares: x (n)            → out (1):    out[0] = Σ x²
 //   sum_rows:    x (rows, cols)   → out (cols): out[c] = Σ_r x[r, c]   (gradient of add_bias)
+//   count_zeros: x (n)            → out (1):    out[0] = scale · #{i : x[i] == 0} (same layout as sum)
 //
 // Workgroup layout:
 //   sum, sum_squares: ONE workgroup of 256 threads; dispatch (1, 1, 1). These run on losses
@@ -81,4 +82,13 @@ fn sum_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     }
     workgroupBarrier();
     if (lane == 0u && c < cols) { out[c] = partial[slot]; }
+}
+
+@compute @workgroup_size(256)
+fn count_zeros(@builtin(local_invocation_index) l: u32) {
+    var acc = 0.0;
+    for (var i = l; i < dims.n; i += WG) { acc += select(0.0, 1.0, x[i] == 0.0); }
+    partial[l] = acc;
+    tree_sum(l);
+    if (l == 0u) { out[0] = dims.scale * partial[0]; }
 }

@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use papertoys::backend::gpu::{Gpu, GpuBuffer};
-use papertoys::backend::{AdamParams, MatmulDims, cpu};
+use papertoys::backend::{AdamParams, DropoutMask, MatmulDims, cpu};
 
 // ------------------------------------------------------------------ helpers
 
@@ -581,6 +581,43 @@ fn more_dispatches_than_the_uniform_arena_holds() {
     let s = g.stats();
     assert_eq!(s.dispatches, 7500);
     assert!(s.submissions >= 2, "7500 dispatches cannot share one 4096-slot arena: {s:?}");
+}
+
+#[test]
+fn dropout_mask_is_bit_identical_to_cpu() {
+    // The mask is integer hashing of (seed, i) on both sides, and a kept unit is one f32 product:
+    // the GPU must agree exactly, past 65535 workgroups of 256 (so the grid splits over y).
+    let g = gpu();
+    let n = 65_536 * 256 + 1000;
+    let mut r = Lcg(9);
+    let x = r.vec(n);
+    for (p, seed) in [(0.1, 1), (0.5, 123_456_789)] {
+        let mask = DropoutMask::new(p, seed);
+        let mut want = vec![0.0; n];
+        cpu::dropout(&x, &mut want, &mask);
+        let y = g.alloc(n);
+        g.dropout(&g.upload(&x), &y, n, &mask);
+        let got = read1(&g, &y);
+        let first_diff = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(first_diff, None, "dropout p = {p}: gpu and cpu differ at {first_diff:?}");
+        let dropped = want.iter().filter(|&&v| v == 0.0).count() as f32 / n as f32;
+        assert!((dropped - p).abs() < 0.01, "dropped share {dropped} at p = {p}");
+    }
+}
+
+#[test]
+fn grad_filter_ema_matches_cpu() {
+    let g = gpu();
+    let mut r = Lcg(13);
+    let n = 10_001;
+    let (grad, ema) = (r.vec(n), r.vec(n));
+    let (gg, ge, gh, go) = (g.upload(&grad), g.upload(&ema), g.alloc(n), g.alloc(n));
+    g.grad_filter_ema(&gg, &ge, &gh, &go, n, 0.98, 2.0);
+    let (mut h, mut out) = (vec![0.0; n], vec![0.0; n]);
+    cpu::grad_filter_ema(&grad, &ema, &mut h, &mut out, 0.98, 2.0);
+    let back = read(&g, &[&gh, &go]);
+    check("grad_filter_ema ema_out", &back[0], &h);
+    check("grad_filter_ema out", &back[1], &out);
 }
 
 #[test]

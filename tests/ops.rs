@@ -19,9 +19,10 @@ use std::rc::Rc;
 
 use papertoys::Result;
 use papertoys::autograd::backward;
+use papertoys::backend::DropoutMask;
 use papertoys::backend::gpu::Gpu;
 use papertoys::nn::{Param, Transformer, TransformerShape};
-use papertoys::optim::{AdamW, Sgd};
+use papertoys::optim::{AdamW, Sgd, SlowGradientFilter};
 use papertoys::rng::Rng;
 use papertoys::tensor::{Device, Index, Tensor};
 
@@ -574,5 +575,228 @@ fn gpu_matches_cpu_over_five_optimizer_steps() {
             out.extend([(format!("{opt} losses"), losses), (format!("{opt} w"), vals(&w)), (format!("{opt} b"), vals(&b))]);
         }
         out
+    });
+}
+
+// ------------------------------------------------------------------ dropout and attention maps
+
+// y = m⊙x with m ∈ {0, 1/(1 − p)} drawn from the seed: dx = m⊙dy (the mask does not depend on x)
+fn dropout() -> Case {
+    Case::new("dropout", &[(&[4, 8], -1., 1.)], |_, x| Ok(x[0].dropout(DropoutMask::new(0.25, 7))))
+}
+
+gradient_and_parity_tests!(dropout);
+
+#[test]
+fn dropout_drops_a_share_p_scales_the_rest_and_follows_its_seed() {
+    let cpu = Device::Cpu;
+    let n = 20_000;
+    let x = tensor(&cpu, &[n], &vec![1.0; n]);
+    let y = vals(&x.dropout(DropoutMask::new(0.3, 11)));
+    let kept = y.iter().filter(|&&v| v != 0.0).count();
+    // Binomial(20000, 0.7): sd ≈ 65, so ±400 is six standard deviations.
+    assert!((kept as i64 - 14_000).abs() < 400, "kept {kept} of {n} at p = 0.3");
+    assert!(y.iter().all(|&v| v == 0.0 || v == 1.0 / 0.7), "kept units are scaled by 1/(1 − p)");
+    assert_eq!(y, vals(&x.dropout(DropoutMask::new(0.3, 11))), "same seed, same mask");
+    assert_ne!(y, vals(&x.dropout(DropoutMask::new(0.3, 12))), "another seed, another mask");
+    assert!(vals(&x.dropout(DropoutMask::new(0.0, 5))).iter().all(|&v| v == 1.0), "p = 0 keeps everything");
+}
+
+#[test]
+fn attention_probs_are_the_causal_softmax_rows_on_both_devices() {
+    // The probabilities an attention output carries are what the fused kernel used: each row
+    // sums to 1 over the past and is 0 over the future.
+    let (b, t, nh) = (2, 5, 2);
+    on_both_devices("attention_probs", PARITY, |dev| {
+        let qkv = tensor(dev, &[b, t, 12], &uniform(&mut Rng::stream(3, "probs"), b * t * 12, -2., 2.));
+        let out = qkv.attention(nh).unwrap();
+        let probs = vals(out.attention_probs().expect("attention outputs carry probabilities"));
+        for (r, row) in probs.chunks(t).enumerate() {
+            let q = r % t;
+            let sum: f32 = row[..=q].iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "row {r} sums to {sum}");
+            assert!(row[q + 1..].iter().all(|&a| a == 0.0), "row {r} attends to the future: {row:?}");
+        }
+        assert!(qkv.attention_probs().is_none(), "only attention outputs have probabilities");
+        vec![("probs".into(), probs)]
+    });
+}
+
+#[test]
+fn cpu_tanh_is_within_4e_7_relative_of_true_tanh() {
+    // The CPU's GELU uses a rational tanh (plain f32 ops, so it vectorises and matches wasm);
+    // sweep every 64th f32 from 1e-30 to 12 and both signs against f64's tanh.
+    let (mut x, mut worst) = (1e-30f32, (0f64, 0f32));
+    while x < 12.0 {
+        for u in [x, -x] {
+            let want = (u as f64).tanh();
+            let rel = (papertoys::backend::cpu::tanh(u) as f64 - want).abs() / want.abs();
+            if rel > worst.0 {
+                worst = (rel, u);
+            }
+        }
+        x = f32::from_bits(x.to_bits() + 64);
+    }
+    assert!(worst.0 <= 4e-7, "cpu tanh: relative error {:e} at u = {}", worst.0, worst.1);
+    assert_eq!(papertoys::backend::cpu::tanh(0.0), 0.0);
+}
+
+// ------------------------------------------------------------------ StableMax, Softmax Collapse, ⊥Grad
+// (Prieto et al. 2025, "Grokking at the Edge of Numerical Stability", §2, §4, §5)
+
+use papertoys::tensor::Normalizer;
+
+#[test]
+fn stablemax_cross_entropy_by_hand() {
+    let cpu = Device::Cpu;
+    // s(x) = x + 1 (x ≥ 0), 1/(1 − x) (x < 0).
+    // row 0: [0, 1] → s = [1, 2], p = [⅓ ⅔], target 1: loss ln 3 − ln 2 = 0.405465; correct.
+    // row 1: [−1, 2] → s = [½, 3], p = [1/7 6/7], target 0: loss ln 3.5 − ln ½ = ln 7 = 1.945910;
+    //        argmax 1 ≠ 0: wrong. Mean loss 1.175688, accuracy ½.
+    let logits = param(&cpu, &[2, 2], &[0., 1., -1., 2.]);
+    let c = logits.cross_entropy_with(&index(&cpu, &[1, 0], 2), Normalizer::StableMax).unwrap();
+    expect("loss", &c.loss, &[1], &[1.175688]);
+    expect("accuracy", &c.acc, &[1], &[0.5]);
+    expect("per-example losses", &c.losses, &[2], &[0.405465, 1.945910]);
+    // dL/dl = (p − onehot)/N/(1 + |l|): row 0 ([⅓ ⅔] − [0 1])/2/[1 2] = [1/6 −1/12];
+    // row 1 ([1/7 6/7] − [1 0])/2/[2 3] = [−3/14 1/7]
+    let g = backward(&c.loss).unwrap();
+    let want = [1. / 6., -1. / 12., -3. / 14., 1. / 7.];
+    check("dL/dlogits", ("autograd", "by hand"), &grad_of(&g, &logits), &want, HAND);
+}
+
+#[test]
+fn softmax_collapses_in_f32_where_stablemax_does_not() {
+    let cpu = Device::Cpu;
+    // Margin 20: exp(−20) ≈ 2.1e-9 is below half an ulp of 1 (2⁻²⁴ ≈ 6e-8), so Σ exp rounds to
+    // exactly 1 and the loss to exactly 0; margin 5: exp(−5) ≈ 6.7e-3 survives.
+    let logits = param(&cpu, &[2, 2], &[20., 0., 5., 0.]);
+    let targets = index(&cpu, &[0, 0], 2);
+    let soft = logits.cross_entropy_with(&targets, Normalizer::Softmax).unwrap();
+    assert_eq!(vals(&soft.losses)[0], 0.0, "margin 20 must collapse in f32");
+    assert!(vals(&soft.losses)[1] > 0.0);
+    expect("softmax zero-loss share", &soft.losses.zero_fraction(), &[1], &[0.5]);
+    // The collapsed row's correct-class gradient is exactly 0: p_target rounds to 1.
+    let g = grad_of(&backward(&soft.loss).unwrap(), &logits);
+    assert_eq!(g[0], 0.0, "collapsed target gradient: {g:?}");
+    // StableMax: s = [21, 1] → loss ln 22 − ln 21 = 0.046520, far from 0; s = [6, 1] → ln 7 − ln 6.
+    let stable = logits.cross_entropy_with(&targets, Normalizer::StableMax).unwrap();
+    expect("stablemax losses", &stable.losses, &[2], &[0.046520, 0.154151]); // ln(7/6)
+    expect("stablemax zero-loss share", &stable.losses.zero_fraction(), &[1], &[0.]);
+}
+
+#[test]
+fn softmax_collapses_on_the_gpu_too() {
+    // WebGPU computes in f32, so the margin-20 row rounds to a loss of exactly 0 there as well.
+    let g = gpu();
+    let soft = tensor(&g, &[2, 2], &[20., 0., 5., 0.]).cross_entropy_with(&index(&g, &[0, 0], 2), Normalizer::Softmax).unwrap();
+    assert_eq!(vals(&soft.losses)[0], 0.0, "margin 20 must collapse on the GPU");
+    assert_eq!(vals(&soft.losses.zero_fraction()), [0.5]);
+}
+
+#[test]
+fn orthogonal_grad_removes_the_component_along_the_weights() {
+    let cpu = Device::Cpu;
+    // w = [3, 4], g = [1, 0]: g·w/w·w = 3/25, so g − 0.12·w = [0.64, −0.48], and that ⊥ w.
+    let w = tensor(&cpu, &[2], &[3., 4.]);
+    expect("g ⊥ w", &tensor(&cpu, &[2], &[1., 0.]).orthogonal_to(&w).unwrap(), &[2], &[0.64, -0.48]);
+    // w = 0 has no direction: g is kept as it is.
+    expect("w = 0", &tensor(&cpu, &[2], &[1., 2.]).orthogonal_to(&tensor(&cpu, &[2], &[0., 0.])).unwrap(), &[2], &[1., 2.]);
+}
+
+#[test]
+fn orthogonal_adamw_cannot_scale_the_weights() {
+    // L = Σ w²: dL/dw = 2w is parallel to w, so ⊥AdamW's projected gradient is exactly 0 and w
+    // stays put, while plain AdamW (weight decay 0) moves every weight by about lr.
+    let cpu = Device::Cpu;
+    let w0 = [0.5, -1., 2.];
+    for (orthogonal, moved) in [(false, true), (true, false)] {
+        let w = param(&cpu, &[3], &w0);
+        let params = [Param { name: "w".into(), tensor: w.clone() }];
+        let mut adam = AdamW::new(&params, 0.1, 0.0, 0.98);
+        adam.orthogonal = orthogonal;
+        let loss = weighted_sum(&w.mul(&w).unwrap(), &[1., 1., 1.]);
+        adam.step(&params, &backward(&loss).unwrap()).unwrap();
+        let after = vals(&w);
+        if moved {
+            check("AdamW shrinks |w| by lr", ("got", "by hand"), &after, &[0.4, -0.9, 1.9], HAND);
+        } else {
+            assert_eq!(after, w0, "⊥AdamW moved w along itself");
+        }
+    }
+}
+
+#[test]
+fn zero_fraction_and_orthogonal_grad_gpu_match_cpu() {
+    let mut r = Rng::stream(7, "orthogonal");
+    let (w, g) = (uniform(&mut r, 1000, -1., 1.), uniform(&mut r, 1000, -1., 1.));
+    let z: Vec<f32> = (0..1000).map(|i| if i % 7 == 0 { 0. } else { i as f32 }).collect();
+    on_both_devices("zero_fraction, orthogonal_to", PARITY, |dev| {
+        let ortho = tensor(dev, &[1000], &g).orthogonal_to(&tensor(dev, &[1000], &w)).unwrap();
+        vec![("zero_fraction".into(), vals(&tensor(dev, &[1000], &z).zero_fraction())), ("orthogonal_to".into(), vals(&ortho))]
+    });
+}
+
+#[test]
+fn stablemax_gpu_matches_cpu_on_large_logits() {
+    // Logits up to ±300, as after long training without weight decay.
+    let data = uniform(&mut Rng::stream(8, "large logits"), 6 * 40, -300., 300.);
+    on_both_devices("stablemax, large logits", PARITY, |dev| {
+        let logits = param(dev, &[6, 40], &data);
+        let c = logits.cross_entropy_with(&index(dev, &[0, 5, 9, 39, 17, 3], 40), Normalizer::StableMax).unwrap();
+        let g = grad_of(&backward(&c.loss).unwrap(), &logits);
+        vec![("losses".into(), vals(&c.losses)), ("accuracy".into(), vals(&c.acc)), ("dlogits".into(), g)]
+    });
+}
+
+gradient_and_parity_tests!(stablemax_cross_entropy);
+
+// L = mean_i (ln Σ s(l_i) − ln s(l_i[t_i])): dl = (p − onehot)/N/(1 + |l|). s'' jumps at 0, so
+// inputs keep |l| ≥ 0.1 > h, as for relu.
+fn stablemax_cross_entropy() -> Case {
+    Case::new("stablemax_cross_entropy", &[(&[3, 5], 0.1, 3.)], |dev, x| {
+        let signs: Vec<f32> = (0..15).map(|i| if i % 2 == 0 { 1. } else { -1. }).collect();
+        let logits = x[0].mul(&tensor(dev, &[3, 5], &signs))?;
+        Ok(logits.cross_entropy_with(&index(dev, &[4, 0, 2], 5), Normalizer::StableMax)?.loss)
+    })
+}
+
+// ------------------------------------------------------------------ Grokfast's gradient filter
+
+#[test]
+fn slow_gradient_filter_adds_lambda_times_ema_starting_at_first_gradient() {
+    let cpu = Device::Cpu;
+    // α = 0.5, λ = 2. Step 1, g1 = [0.5 −2 0]: h = g1 (the paper's code starts h at the first
+    // gradient), out = g1 + 2h = [1.5 −6 0].
+    // Step 2, g2 = [1 0 4]: h = 0.5·g1 + 0.5·g2 = [0.75 −1 2], out = g2 + 2h = [2.5 −2 8].
+    let p = param(&cpu, &[3], &[1., -1., 0.5]);
+    let params = [Param { name: "p".into(), tensor: p.clone() }];
+    let mut filter = SlowGradientFilter::new(&params, 0.5, 2.0);
+    let mut g1 = backward(&weighted_sum(&p, &[0.5, -2., 0.])).unwrap();
+    filter.apply(&params, &mut g1);
+    check("filtered step 1", ("got", "by hand"), &grad_of(&g1, &p), &[1.5, -6., 0.], HAND);
+    let mut g2 = backward(&weighted_sum(&p, &[1., 0., 4.])).unwrap();
+    filter.apply(&params, &mut g2);
+    check("filtered step 2", ("got", "by hand"), &grad_of(&g2, &p), &[2.5, -2., 8.], HAND);
+}
+
+#[test]
+fn slow_gradient_filter_gpu_matches_cpu_over_five_steps() {
+    let mut r = Rng::stream(6, "filter");
+    let weights: Vec<Vec<f32>> = (0..5).map(|_| uniform(&mut r, 1000, -1., 1.)).collect();
+    let p0 = uniform(&mut r, 1000, -1., 1.);
+    on_both_devices("5 filtered gradients", PARITY, |dev| {
+        let p = param(dev, &[1000], &p0);
+        let params = [Param { name: "p".into(), tensor: p.clone() }];
+        let mut filter = SlowGradientFilter::new(&params, 0.98, 2.0);
+        weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mut g = backward(&weighted_sum(&p, w)).unwrap();
+                filter.apply(&params, &mut g);
+                (format!("step {}", i + 1), grad_of(&g, &p))
+            })
+            .collect()
     });
 }

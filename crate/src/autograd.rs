@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::backend::{cpu, MatmulDims};
 use crate::error::{Error, Result};
-use crate::tensor::{numel, run_kernel, Op, Storage, Tensor};
+use crate::tensor::{numel, run_kernel, Normalizer, Op, Storage, Tensor};
 
 /// Gradients by tensor id.
 pub struct Grads(HashMap<usize, Tensor>);
@@ -15,6 +15,11 @@ pub struct Grads(HashMap<usize, Tensor>);
 impl Grads {
     pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
         self.0.get(&t.id())
+    }
+
+    /// Replaces `t`'s gradient, e.g. by a filtered one before the optimizer step.
+    pub fn set(&mut self, t: &Tensor, g: Tensor) {
+        self.0.insert(t.id(), g);
     }
 
     fn accumulate(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
@@ -60,6 +65,7 @@ fn inputs(op: &Op) -> Vec<&Tensor> {
         Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
         Op::Attention { qkv, .. } => vec![qkv],
         Op::CrossEntropy { logits, .. } => vec![logits],
+        Op::Dropout(x, _) => vec![x],
         Op::LogSoftmax(x) => vec![x],
     }
 }
@@ -183,18 +189,31 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             );
             grads.accumulate(qkv, leaf(qkv, qkv.shape(), dqkv))?;
         }
-        // loss = mean_i CE(logits_i): dlogits = (softmax − onehot) · dloss / N
-        Op::CrossEntropy { logits, targets, probs } => {
+        // loss = mean_i CE(logits_i): dlogits = (softmax − onehot) · dloss / N;
+        // for StableMax each entry is further divided by 1 + |logit| (see the kernel).
+        Op::CrossEntropy { logits, targets, probs, norm } => {
             let (n, v) = (logits.shape()[0], logits.shape()[1]);
             let scale = 1.0 / n as f32;
             let [dl] = run_kernel(
                 dev,
-                [probs, &*g.storage()],
+                [probs, &*g.storage(), &*logits.storage()],
                 [numel(logits.shape())],
-                |[p, d], [o]| cpu::cross_entropy_backward(p, &targets.ids, d, o, scale),
-                |gpu, [p, d], [o]| gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
+                |[p, d, l], [o]| match norm {
+                    Normalizer::Softmax => cpu::cross_entropy_backward(p, &targets.ids, d, o, scale),
+                    Normalizer::StableMax => cpu::stablemax_cross_entropy_backward(l, p, &targets.ids, d, o, scale),
+                },
+                |gpu, [p, d, l], [o]| match norm {
+                    Normalizer::Softmax => gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
+                    Normalizer::StableMax => gpu.stablemax_cross_entropy_backward(l, p, targets.gpu_ids(), d, o, n, v, scale),
+                },
             );
             grads.accumulate(logits, leaf(logits, logits.shape(), dl))?;
+        }
+        // y = x·m with m the same mask: dx = dy·m, the dropout kernel applied to dy
+        Op::Dropout(x, mask) => {
+            let n = x.numel();
+            let [dx] = run_kernel(dev, [&*g.storage()], [n], |[d], [o]| cpu::dropout(d, o, mask), |gpu, [d], [o]| gpu.dropout(d, o, n, mask));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy, softmax(x) = exp(y)
         Op::LogSoftmax(x) => {

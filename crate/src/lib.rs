@@ -17,6 +17,7 @@ pub mod sample;
 pub mod tasks;
 pub mod tensor;
 pub mod toys;
+pub mod linear_self_attention;
 
 pub use error::{Error, Result};
 pub use tensor::{Device, Tensor};

@@ -3,9 +3,11 @@
 //! Initialisation follows PyTorch's defaults: Linear U(±1/√fan_in), Embedding N(0, 1),
 //! LayerNorm γ = 1, β = 0; all draws come from the run's "init" stream.
 
+use crate::backend::DropoutMask;
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::tensor::{Device, Index, Tensor};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// A named trainable tensor.
@@ -90,10 +92,18 @@ impl Block {
     }
     /// x: (B, T, C) → (B, T, C)
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_with(x, None)?.0)
+    }
+
+    /// x: (B, T, C) → (B, T, C) and the attention output (B, T, C), whose `attention_probs` are
+    /// this block's attention map. With `dropout`, both residual branches are dropped out
+    /// before they are added (GPT-2's residual dropout).
+    pub fn forward_with(&self, x: &Tensor, dropout: Option<&Dropout>) -> Result<(Tensor, Tensor)> {
         let qkv = self.qkv.forward(&self.ln1.forward(x)?)?;
-        let x = x.add(&self.proj.forward(&qkv.attention(self.heads)?)?)?;
+        let att = qkv.attention(self.heads)?;
+        let x = x.add(&maybe_drop(self.proj.forward(&att)?, dropout))?;
         let h = self.fc.forward(&self.ln2.forward(&x)?)?.gelu();
-        x.add(&self.fc_proj.forward(&h)?)
+        Ok((x.add(&maybe_drop(self.fc_proj.forward(&h)?, dropout))?, att))
     }
     fn params(&self, name: &str, out: &mut Vec<Param>) {
         self.ln1.params(&format!("{name}.ln1"), out);
@@ -107,6 +117,7 @@ impl Block {
 
 #[derive(Clone, Copy, Debug)]
 pub struct TransformerShape {
+    /// Token ids, or the width of each input vector for `Transformer::for_vectors`.
     pub vocab: usize,
     pub seq_len: usize,
     pub d_model: usize,
@@ -115,10 +126,18 @@ pub struct TransformerShape {
     pub n_out: usize,
 }
 
-/// Token + position embeddings, `layers` blocks, a final LayerNorm and a linear head.
+/// How inputs enter the residual stream.
+enum ReadIn {
+    /// Token ids through an embedding table (vocab, C).
+    Tokens(Tensor),
+    /// Real vectors (…, vocab) through a linear map, as in Garg et al. 2022's in-context regression.
+    Vectors(Linear),
+}
+
+/// Token (or vector) + position embeddings, `layers` blocks, a final LayerNorm and a linear head.
 pub struct Transformer {
     pub shape: TransformerShape,
-    tok_emb: Tensor,
+    read_in: ReadIn,
     pos_emb: Tensor,
     blocks: Vec<Block>,
     ln_f: LayerNorm,
@@ -126,24 +145,57 @@ pub struct Transformer {
 }
 
 impl Transformer {
+    /// A transformer over token ids.
     pub fn new(dev: &Device, rng: &mut Rng, s: TransformerShape) -> Result<Transformer> {
+        let tok_emb = param(dev, &[s.vocab, s.d_model], (0..s.vocab * s.d_model).map(|_| rng.normal()).collect())?;
+        Transformer::with_read_in(dev, rng, s, ReadIn::Tokens(tok_emb))
+    }
+
+    /// A transformer over real vectors of width `s.vocab`, read in by a Linear layer.
+    pub fn for_vectors(dev: &Device, rng: &mut Rng, s: TransformerShape) -> Result<Transformer> {
+        let read_in = Linear::new(dev, rng, s.vocab, s.d_model)?;
+        Transformer::with_read_in(dev, rng, s, ReadIn::Vectors(read_in))
+    }
+
+    fn with_read_in(dev: &Device, rng: &mut Rng, s: TransformerShape, read_in: ReadIn) -> Result<Transformer> {
         let c = s.d_model;
-        let tok_emb = param(dev, &[s.vocab, c], (0..s.vocab * c).map(|_| rng.normal()).collect())?;
         let pos_emb = param(dev, &[s.seq_len * c], (0..s.seq_len * c).map(|_| rng.normal()).collect())?;
         let blocks = (0..s.layers).map(|_| Block::new(dev, rng, c, s.heads)).collect::<Result<_>>()?;
-        Ok(Transformer { shape: s, tok_emb, pos_emb, blocks, ln_f: LayerNorm::new(dev, c)?, head: Linear::new(dev, rng, c, s.n_out)? })
+        Ok(Transformer { shape: s, read_in, pos_emb, blocks, ln_f: LayerNorm::new(dev, c)?, head: Linear::new(dev, rng, c, s.n_out)? })
     }
 
     /// Hidden states of every position. ids: (B·T) token ids → (B, T, C).
     pub fn hidden(&self, ids: &Rc<Index>) -> Result<Tensor> {
+        Ok(self.hidden_with(ids, None)?.0)
+    }
+
+    /// Hidden states (B, T, C) and each block's attention output (see `Block::forward_with`),
+    /// with dropout on the embeddings and the residual branches when `dropout` is given.
+    pub fn hidden_with(&self, ids: &Rc<Index>, dropout: Option<&Dropout>) -> Result<(Tensor, Vec<Tensor>)> {
+        let ReadIn::Tokens(tok_emb) = &self.read_in else { unreachable!("built by Transformer::new") };
+        self.blocks_over(&tok_emb.gather_rows(ids)?, dropout)
+    }
+
+    /// Hidden states of every position. x: (B, T, vocab) input vectors → (B, T, C).
+    pub fn hidden_vectors(&self, x: &Tensor) -> Result<Tensor> {
+        let ReadIn::Vectors(read_in) = &self.read_in else { unreachable!("built by Transformer::for_vectors") };
+        Ok(self.blocks_over(&read_in.forward(x)?, None)?.0)
+    }
+
+    /// Adds the position embeddings to the read-in (B·T, C) and runs the blocks → hidden states
+    /// (B, T, C) and each block's attention output.
+    fn blocks_over(&self, x: &Tensor, dropout: Option<&Dropout>) -> Result<(Tensor, Vec<Tensor>)> {
         let (t, c) = (self.shape.seq_len, self.shape.d_model);
-        let b = ids.len() / t;
-        let x = self.tok_emb.gather_rows(ids)?.reshape(&[b, t * c])?.add_bias(&self.pos_emb)?;
-        let mut x = x.reshape(&[b, t, c])?;
+        let b = x.numel() / (t * c);
+        let x = x.reshape(&[b, t * c])?.add_bias(&self.pos_emb)?;
+        let mut x = maybe_drop(x.reshape(&[b, t, c])?, dropout);
+        let mut atts = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            x = block.forward(&x)?;
+            let (y, att) = block.forward_with(&x, dropout)?;
+            x = y;
+            atts.push(att);
         }
-        Ok(x)
+        Ok((x, atts))
     }
 
     /// Logits at the positions `rows` of the flattened (B·T) hidden states: (N, n_out).
@@ -154,15 +206,67 @@ impl Transformer {
     }
 
     pub fn params(&self) -> Vec<Param> {
-        let mut out = vec![
-            Param { name: "tok_emb".into(), tensor: self.tok_emb.clone() },
-            Param { name: "pos_emb".into(), tensor: self.pos_emb.clone() },
-        ];
+        let mut out = vec![];
+        match &self.read_in {
+            ReadIn::Tokens(t) => out.push(Param { name: "tok_emb".into(), tensor: t.clone() }),
+            ReadIn::Vectors(l) => l.params("read_in", &mut out),
+        }
+        out.push(Param { name: "pos_emb".into(), tensor: self.pos_emb.clone() });
         for (i, b) in self.blocks.iter().enumerate() {
             b.params(&format!("h{i}"), &mut out);
         }
         self.ln_f.params("ln_f", &mut out);
         self.head.params("head", &mut out);
         out
+    }
+}
+
+/// Inverted dropout for training: each call draws a fresh mask seed from the run's stream, so a
+/// run stays a pure function of its seed and both backends drop the same units.
+pub struct Dropout {
+    pub p: f32,
+    seeds: RefCell<Rng>,
+}
+
+impl Dropout {
+    pub fn new(p: f32, seeds: Rng) -> Dropout {
+        Dropout { p, seeds: RefCell::new(seeds) }
+    }
+    pub fn apply(&self, x: &Tensor) -> Tensor {
+        x.dropout(DropoutMask::new(self.p, self.seeds.borrow_mut().next_u32()))
+    }
+}
+
+fn maybe_drop(x: Tensor, dropout: Option<&Dropout>) -> Tensor {
+    match dropout {
+        Some(d) => d.apply(&x),
+        None => x,
+    }
+}
+
+/// Mean of (pred − target)² over all values; target is data (no gradient). Composed from
+/// existing ops: the sum of squares is the row-times-column product diffᵀ·diff, which keeps it
+/// in the graph. pred, target: any shape with N values → (1).
+pub fn mse(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+    let n = pred.numel();
+    let diff = pred.add(&target.reshape(pred.shape())?.scale(-1.0))?;
+    Ok(diff.reshape(&[1, n])?.matmul(&diff.reshape(&[n, 1])?)?.reshape(&[1])?.scale(1.0 / n as f32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::backward;
+
+    #[test]
+    fn mse_and_its_gradient() {
+        // L = mean (p − t)² = ((1 − 0)² + (−1 − 1)²) / 2 = 2.5; dL/dp = 2(p − t)/N = (1, −2).
+        let dev = Device::Cpu;
+        let p = Tensor::from_vec(&dev, &[2, 1], vec![1.0, -1.0], true).unwrap();
+        let t = Tensor::from_vec(&dev, &[2], vec![0.0, 1.0], false).unwrap();
+        let loss = mse(&p, &t).unwrap();
+        assert_eq!(loss.storage().cpu(), &[2.5]);
+        let g = backward(&loss).unwrap();
+        assert_eq!(g.get(&p).unwrap().storage().cpu(), &[1.0, -2.0]);
     }
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::cpu::{self, CpuBuffer};
-use crate::backend::MatmulDims;
+use crate::backend::{DropoutMask, MatmulDims};
 use crate::error::{Error, Result};
 
 /// Where tensors live and kernels run.
@@ -123,8 +123,26 @@ pub enum Op {
     LayerNorm { x: Tensor, gamma: Tensor, beta: Tensor, mean: Storage, rstd: Storage },
     GatherRows(Tensor, Rc<Index>),
     Attention { qkv: Tensor, att: Tensor, nh: usize },
-    CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage },
+    CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage, norm: Normalizer },
+    Dropout(Tensor, DropoutMask),
     LogSoftmax(Tensor),
+}
+
+/// What turns logits into class probabilities inside `cross_entropy_with`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normalizer {
+    /// exp(l) / Σ exp(l), max-subtracted.
+    Softmax,
+    /// s(l) / Σ s(l) with s(x) = x + 1 (x ≥ 0), 1/(1 − x) (x < 0) (Prieto et al. 2025, §4).
+    StableMax,
+}
+
+/// What `cross_entropy_with` returns: the mean loss (1, in the graph), the accuracy (1) and the
+/// per-example losses (N), both outside the graph.
+pub struct ClassLoss {
+    pub loss: Tensor,
+    pub acc: Tensor,
+    pub losses: Tensor,
 }
 
 pub struct Node {
@@ -160,6 +178,7 @@ impl Tensor {
             Op::LayerNorm { x, gamma, beta, .. } => x.requires_grad() || gamma.requires_grad() || beta.requires_grad(),
             Op::Attention { qkv, .. } => qkv.requires_grad(),
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
+            Op::Dropout(x, _) => x.requires_grad(),
             Op::LogSoftmax(x) => x.requires_grad(),
         };
         Tensor(Rc::new(Node {
@@ -376,6 +395,12 @@ impl Tensor {
     /// Mean softmax cross-entropy of logits (N, V) against targets (N). Returns the loss (1) and,
     /// outside the graph, the accuracy (1) (first argmax equals the target).
     pub fn cross_entropy(&self, targets: &Rc<Index>) -> Result<(Tensor, Tensor)> {
+        let c = self.cross_entropy_with(targets, Normalizer::Softmax)?;
+        Ok((c.loss, c.acc))
+    }
+
+    /// Mean cross-entropy of logits (N, V) against targets (N) under either normalizer.
+    pub fn cross_entropy_with(&self, targets: &Rc<Index>, norm: Normalizer) -> Result<ClassLoss> {
         let &[n, v] = self.shape() else {
             return Err(Error::msg(format!("cross_entropy: logits must be (N, V), got {:?}", self.shape())));
         };
@@ -384,14 +409,38 @@ impl Tensor {
         }
         let [losses, probs, correct] = run_kernel(self.device(), [&*self.storage()],
             [n, n * v, n],
-            |[l], [ls, p, c]| cpu::cross_entropy_forward(l, &targets.ids, ls, p, c),
-            |g, [l], [ls, p, c]| g.cross_entropy_forward(l, &targets.gpu().ids, ls, p, c, n, v),
+            |[l], [ls, p, c]| match norm {
+                Normalizer::Softmax => cpu::cross_entropy_forward(l, &targets.ids, ls, p, c),
+                Normalizer::StableMax => cpu::stablemax_cross_entropy_forward(l, &targets.ids, ls, p, c),
+            },
+            |g, [l], [ls, p, c]| match norm {
+                Normalizer::Softmax => g.cross_entropy_forward(l, &targets.gpu().ids, ls, p, c, n, v),
+                Normalizer::StableMax => g.stablemax_cross_entropy_forward(l, &targets.gpu().ids, ls, p, c, n, v),
+            },
         );
         let inv = 1.0 / n as f32;
         let loss = reduce(self.device(), &losses, n, |x, o| cpu::sum(x, o, inv), |g, x, o| g.sum(x, o, n, inv));
         let acc = reduce(self.device(), &correct, n, |x, o| cpu::sum(x, o, inv), |g, x, o| g.sum(x, o, n, inv));
-        let op = Op::CrossEntropy { logits: self.clone(), targets: targets.clone(), probs };
-        Ok((Tensor::make(self.device(), vec![1], loss, op), Tensor::make(self.device(), vec![1], acc, Op::Leaf)))
+        let op = Op::CrossEntropy { logits: self.clone(), targets: targets.clone(), probs, norm };
+        Ok(ClassLoss {
+            loss: Tensor::make(self.device(), vec![1], loss, op),
+            acc: Tensor::make(self.device(), vec![1], acc, Op::Leaf),
+            losses: Tensor::make(self.device(), vec![n], losses, Op::Leaf),
+        })
+    }
+
+    /// Σ x² as a (1) tensor outside the graph (for weight norms).
+    pub fn sum_squares(&self) -> Tensor {
+        let n = self.numel();
+        let out = reduce(self.device(), &self.storage(), n, cpu::sum_squares, |g, x, o| g.sum_squares(x, o, n));
+        Tensor::make(self.device(), vec![1], out, Op::Leaf)
+    }
+
+    /// Inverted dropout: each unit is zeroed or scaled by 1/(1 − p) as `mask` draws it.
+    pub fn dropout(&self, mask: DropoutMask) -> Tensor {
+        let n = self.numel();
+        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::dropout(x, y, &mask), |g, [x], [y]| g.dropout(x, y, n, &mask));
+        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Dropout(self.clone(), mask))
     }
 
     /// Row-wise log-softmax over the last dimension V: (…, V) → (…, V), log-probabilities.
@@ -402,11 +451,13 @@ impl Tensor {
         Tensor::make(self.device(), self.shape().to_vec(), y, Op::LogSoftmax(self.clone()))
     }
 
-    /// Σ x² as a (1) tensor outside the graph (for weight norms).
-    pub fn sum_squares(&self) -> Tensor {
-        let n = self.numel();
-        let out = reduce(self.device(), &self.storage(), n, cpu::sum_squares, |g, x, o| g.sum_squares(x, o, n));
-        Tensor::make(self.device(), vec![1], out, Op::Leaf)
+    /// The softmax attention probabilities (B, NH, T, T) of an `attention` output, for pictures
+    /// of what a head looks at; None for any other tensor.
+    pub fn attention_probs(&self) -> Option<&Tensor> {
+        match self.op() {
+            Op::Attention { att, .. } => Some(att),
+            _ => None,
+        }
     }
 
     /// scale · Σ x as a (1) tensor outside the graph (mean with scale = 1/n).
@@ -414,6 +465,22 @@ impl Tensor {
         let n = self.numel();
         let out = reduce(self.device(), &self.storage(), n, |x, o| cpu::sum(x, o, scale), |g, x, o| g.sum(x, o, n, scale));
         Tensor::make(self.device(), vec![1], out, Op::Leaf)
+    }
+
+    /// The share of entries exactly equal to 0, as a (1) tensor outside the graph.
+    pub fn zero_fraction(&self) -> Tensor {
+        let n = self.numel();
+        let inv = 1.0 / n as f32;
+        let out = reduce(self.device(), &self.storage(), n, |x, o| cpu::count_zeros(x, o, inv), |g, x, o| g.count_zeros(x, o, n, inv));
+        Tensor::make(self.device(), vec![1], out, Op::Leaf)
+    }
+
+    /// self (a gradient) minus its projection on `w`, per tensor (⊥Grad): a leaf of self's shape.
+    pub fn orthogonal_to(&self, w: &Tensor) -> Result<Tensor> {
+        self.same_shape(w, "orthogonal_to")?;
+        let n = self.numel();
+        let [out] = run_kernel(self.device(), [&*w.storage(), &*self.storage()], [n], |[w, g], [o]| cpu::orthogonal_grad(w, g, o), |gpu, [w, g], [o]| gpu.orthogonal_grad(w, g, o, n));
+        Ok(Tensor::make(self.device(), self.shape().to_vec(), out, Op::Leaf))
     }
 }
 

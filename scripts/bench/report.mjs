@@ -111,7 +111,7 @@ p(
 p('## 1. Matmul GFLOP/s', '');
 p(
   'Square sizes, then the grokking transformer\'s real products (d_model 64, batch 512 × T 4 = 2048 rows), forward and backward; operands are written in their stored shapes, ᵀ marks a transposed operand (our kernels take it as a flag, BLAS as a transpose argument).',
-  `"WGSL" is shaders/matmul.wgsl (tiled 64×64, the kernel training uses) and "WGSL naive" its one-thread-per-output reference, both through wgpu on ${gpuInfo.adapter ?? 'the native adapter'}${gpuInfo.cpu_adapter ? ' — a CPU emulation, sharing the same 2 cores' : ''}. "our CPU" is cpu::matmul (fixed summation order, no FMA, SSE lanes natively). numpy and PyTorch call MKL/OpenBLAS with AVX-512 and FMA.`,
+  `"WGSL" is shaders/matmul.wgsl (tiled 64×64, the kernel training uses) and "WGSL naive" its one-thread-per-output reference, both through wgpu on ${gpuInfo.adapter ?? 'the native adapter'}${gpuInfo.cpu_adapter ? ' — a CPU emulation, sharing the same 2 cores' : ''}. "our CPU" is cpu::matmul (fixed summation order, no FMA; natively an 8×32 AVX-512 or 6×16 AVX2 tile picked at run time, SIMD128 in wasm). numpy and PyTorch call MKL/OpenBLAS with AVX-512 and FMA.`,
 );
 p(
   table(

@@ -33,3 +33,22 @@ pub struct AdamParams {
     pub bc1: f32,
     pub bc2: f32,
 }
+
+/// One dropout call's mask, shared by both backends: unit i is kept when
+/// `(pcg_hash(i ^ pcg_hash(seed)) >> 8) >= threshold`, and kept units are multiplied by `scale`.
+/// Integer hashing makes the mask identical on CPU and GPU and lets the backward pass redraw it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DropoutMask {
+    pub seed: u32,
+    /// round(p · 2²⁴): the share p of 24-bit draws below it are dropped.
+    pub threshold: u32,
+    /// 1 / (1 − p), so that the expected output equals the input (inverted dropout).
+    pub scale: f32,
+}
+
+impl DropoutMask {
+    /// The mask that drops a share `p` in [0, 1) of the units, drawn from `seed`.
+    pub fn new(p: f32, seed: u32) -> DropoutMask {
+        DropoutMask { seed, threshold: (p * (1u32 << 24) as f32).round() as u32, scale: 1.0 / (1.0 - p) }
+    }
+}

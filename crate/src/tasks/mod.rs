@@ -2,3 +2,5 @@
 
 pub mod dyck;
 pub mod modular;
+pub mod flipflop;
+pub mod linreg;

@@ -24,10 +24,10 @@ use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap};
 use crate::metrics::MetricRow;
 use crate::nn::{Param, Transformer, TransformerShape};
-use crate::optim::{weight_norm_squared, AdamW};
+use crate::optim::{weight_norm_squared, AdamW, SlowGradientFilter};
 use crate::rng::Rng;
 use crate::tasks::modular::{self, Split, SEQ_LEN};
-use crate::tensor::{read_all, Device, Index, Tensor};
+use crate::tensor::{read_all, ClassLoss, Device, Index, Normalizer, Tensor};
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: data split, init, batches"),
@@ -78,7 +78,7 @@ impl Default for Config {
     }
 }
 
-fn validate(config: &Map<String, Value>) -> Result<()> {
+pub(crate) fn validate(config: &Map<String, Value>) -> Result<()> {
     let c: Config = typed(config)?;
     if !modular::is_prime(c.p) {
         return Err(Error::msg(format!("p = {} is not prime (the table needs a field, e.g. 47, 59, 97, 113)", c.p)));
@@ -141,6 +141,13 @@ pub struct ModularRun {
     /// Training equations not yet drawn this epoch (minibatches sample without replacement).
     epoch: Vec<u32>,
     steps: u64,
+    /// Softmax for `grokking`; `stablemax` trains one arm with each.
+    norm: Normalizer,
+    /// Grokfast's filter on the gradients before the optimizer (`with_filter`).
+    filter: Option<SlowGradientFilter>,
+    /// Weight decay added to the gradient (L2, PyTorch's `Adam(weight_decay=…)`) instead of
+    /// AdamW's decoupled decay (`with_l2_decay`); 0 when decoupled.
+    l2: f32,
 }
 
 impl ModularRun {
@@ -153,13 +160,38 @@ impl ModularRun {
         let opt = AdamW::new(&params, config.lr as f32, config.weight_decay as f32, 0.98);
         let train = Batch::new(device, train_split.tokens.clone(), train_split.targets.clone(), p)?;
         let val = Batch::new(device, val_split.tokens.clone(), val_split.targets.clone(), p)?;
-        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0 })
+        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0, norm: Normalizer::Softmax, filter: None, l2: 0.0 })
     }
 
-    /// Mean loss and accuracy over a batch.
-    fn loss(&self, b: &Batch) -> Result<(Tensor, Tensor)> {
+    /// Filters every gradient with Grokfast's slow-gradient amplifier before the optimizer.
+    pub fn with_filter(mut self, alpha: f32, lamb: f32) -> ModularRun {
+        self.filter = Some(SlowGradientFilter::new(&self.params, alpha, lamb));
+        self
+    }
+
+    /// Adam with the weight decay folded into the gradient (after any filter), as PyTorch's
+    /// `Adam(weight_decay=…)` does, instead of AdamW's decoupled decay. Adam then normalises
+    /// the decay term too, so once the data gradient is small it shrinks weights much faster.
+    pub fn with_l2_decay(mut self) -> ModularRun {
+        self.l2 = self.opt.weight_decay;
+        self.opt.weight_decay = 0.0;
+        self
+    }
+
+    /// The same run with another loss normalizer, and ⊥AdamW when `orthogonal` (the arms of
+    /// `stablemax`).
+    pub fn with_objective(mut self, norm: Normalizer, orthogonal: bool) -> ModularRun {
+        self.norm = norm;
+        self.opt.orthogonal = orthogonal;
+        self
+    }
+
+    /// The logits of the answers, (N, p), and their loss and accuracy.
+    fn loss(&self, b: &Batch) -> Result<(Tensor, ClassLoss)> {
         let hidden = self.model.hidden(&b.tokens)?;
-        self.model.logits_at(&hidden, &b.last)?.cross_entropy(&b.targets)
+        let logits = self.model.logits_at(&hidden, &b.last)?;
+        let loss = logits.cross_entropy_with(&b.targets, self.norm)?;
+        Ok((logits, loss))
     }
 
     /// The next minibatch, or the whole training set when the batch covers it.
@@ -185,8 +217,18 @@ impl ModularRun {
     /// One AdamW update on the next minibatch.
     pub fn train_step(&mut self) -> Result<()> {
         let batch = self.next_batch()?;
-        let (loss, _) = self.loss(batch.as_ref().unwrap_or(&self.train))?;
-        let grads = backward(&loss)?;
+        let (_, loss) = self.loss(batch.as_ref().unwrap_or(&self.train))?;
+        let mut grads = backward(&loss.loss)?;
+        if let Some(filter) = &mut self.filter {
+            filter.apply(&self.params, &mut grads);
+        }
+        if self.l2 > 0.0 {
+            for p in &self.params {
+                let Some(g) = grads.get(&p.tensor) else { continue };
+                let decayed = g.add(&p.tensor.scale(self.l2))?;
+                grads.set(&p.tensor, decayed);
+            }
+        }
         // Linear warm-up over the first 10 updates, as in the paper's appendix A.1.
         self.opt.lr = self.config.lr as f32 * ((self.steps + 1) as f32 / WARMUP_STEPS as f32).min(1.0);
         self.opt.step(&self.params, &grads)?;
@@ -198,12 +240,28 @@ impl ModularRun {
     /// Queues the metrics of the current weights: train loss, train accuracy, validation loss,
     /// validation accuracy, then Σw² per parameter. They are read back later, all together.
     pub fn queue_eval(&self) -> Result<Vec<Tensor>> {
-        let (tl, ta) = self.loss(&self.train)?;
-        let (vl, va) = self.loss(&self.val)?;
-        // Keep only the scalars, so that the evaluation graphs are freed now.
-        let mut out: Vec<Tensor> = [tl, ta, vl, va].iter().map(|t| Tensor::from_shared(t, &[1])).collect();
+        let (mut out, _) = self.queue_splits()?;
         out.extend(weight_norm_squared(&self.params));
         Ok(out)
+    }
+
+    /// Queues train loss, train accuracy, validation loss, validation accuracy, then the Softmax
+    /// Collapse measures of the training set: the share of equations whose loss is exactly 0
+    /// in f32, and the mean squared norm of their logit vectors, Σ‖z‖² / N.
+    pub fn queue_collapse_eval(&self) -> Result<Vec<Tensor>> {
+        let (mut out, (logits, train)) = self.queue_splits()?;
+        let n = logits.shape()[0] as f32;
+        out.extend([train.losses.zero_fraction(), logits.sum_squares().scale(1.0 / n)]);
+        Ok(out)
+    }
+
+    /// [train loss, train acc, val loss, val acc], and the training set's logits and losses.
+    fn queue_splits(&self) -> Result<(Vec<Tensor>, (Tensor, ClassLoss))> {
+        let (logits, train) = self.loss(&self.train)?;
+        let (_, val) = self.loss(&self.val)?;
+        // Keep only the scalars, so that the evaluation graphs are freed now.
+        let out = [&train.loss, &train.acc, &val.loss, &val.acc].iter().map(|t| Tensor::from_shared(t, &[1])).collect();
+        Ok((out, (Tensor::from_shared(&logits, logits.shape()), train)))
     }
 
     pub fn steps(&self) -> u64 {

@@ -3,9 +3,13 @@
 //! device, and call `step(n)`; nothing else drives a toy. A new toy is one file and one row of
 //! `REGISTRY`.
 
-pub mod backtrack;
 pub mod grokking;
+pub mod flipflop;
 pub mod params;
+pub mod grokfast;
+pub mod icl_linreg;
+pub mod stablemax;
+pub mod backtrack;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -54,7 +58,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, backtrack::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

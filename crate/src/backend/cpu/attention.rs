@@ -5,8 +5,24 @@
 //! qkv: (B, T, 3C) holds q, k, v side by side; head h uses channels h·hs..(h+1)·hs of each,
 //! hs = C / NH. att: (B, NH, T, T), zero above the diagonal.
 
-/// qkv: (B, T, 3C) → out: (B, T, C), att: (B, NH, T, T).
+use super::threads;
+
+/// Batches per part when the work of `b` batches (`work_per_batch` units each) is split over threads.
+fn batches_per_part(b: usize, work_per_batch: usize) -> usize {
+    b.div_ceil(threads::parts(b * work_per_batch)).max(1)
+}
+
+/// qkv: (B, T, 3C) → out: (B, T, C), att: (B, NH, T, T). Batches are independent: split over threads.
 pub fn attention_forward(qkv: &[f32], out: &mut [f32], att: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
+    if b * t * c == 0 {
+        return;
+    }
+    let bp = batches_per_part(b, t * t * (c + 16 * nh));
+    let parts = out.chunks_mut(bp * t * c).zip(att.chunks_mut(bp * nh * t * t)).zip(qkv.chunks(bp * t * 3 * c));
+    threads::run(parts, |((out, att), qkv)| forward_part(qkv, out, att, out.len() / (t * c), t, c, nh));
+}
+
+fn forward_part(qkv: &[f32], out: &mut [f32], att: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
     let hs = c / nh;
     let scale = 1.0 / (hs as f32).sqrt();
     let c3 = 3 * c;
@@ -47,7 +63,7 @@ pub fn attention_forward(qkv: &[f32], out: &mut [f32], att: &mut [f32], b: usize
     }
 }
 
-/// dout: (B, T, C), qkv: (B, T, 3C), att: (B, NH, T, T) → dqkv: (B, T, 3C).
+/// dout: (B, T, C), qkv: (B, T, 3C), att: (B, NH, T, T) → dqkv: (B, T, 3C), batches split over threads.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     dout: &[f32],
@@ -59,6 +75,17 @@ pub fn attention_backward(
     c: usize,
     nh: usize,
 ) {
+    if b * t * c == 0 {
+        return;
+    }
+    let bp = batches_per_part(b, 3 * t * t * c);
+    let c3 = 3 * c;
+    let parts = dqkv.chunks_mut(bp * t * c3).zip(dout.chunks(bp * t * c)).zip(qkv.chunks(bp * t * c3)).zip(att.chunks(bp * nh * t * t));
+    threads::run(parts, |(((dqkv, dout), qkv), att)| backward_part(dout, qkv, att, dqkv, dout.len() / (t * c), t, c, nh));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
     let hs = c / nh;
     let scale = 1.0 / (hs as f32).sqrt();
     let c3 = 3 * c;
@@ -76,6 +103,7 @@ pub fn attention_backward(
     let do_of = |bi: usize, ti: usize, h: usize| &dout[(bi * t + ti) * c + h * hs..][..hs];
     let mut datt = vec![0.0f32; t];
     let mut dots = vec![0.0f32; t]; // Σ_u' att[t,u']·datt[t,u'] per row, the softmax Jacobian term
+    let (mut dk, mut dv) = (vec![0.0f32; hs], vec![0.0f32; hs]);
     for bi in 0..b {
         for h in 0..nh {
             // dq_t = Σ_{u≤t} dpre[t,u] k_u · scale, with dpre = att·(datt − Σ att·datt).
@@ -101,7 +129,8 @@ pub fn attention_backward(
             for u in 0..t {
                 let v = v_of(bi, u, h);
                 let base = (bi * t + u) * c3;
-                let (mut dk, mut dv) = (vec![0.0f32; hs], vec![0.0f32; hs]);
+                dk.fill(0.0);
+                dv.fill(0.0);
                 for ti in u..t {
                     let a = at(bi, h, ti, u);
                     let d_o = do_of(bi, ti, h);

@@ -3,13 +3,15 @@
 //!
 //! Deliberate choices that keep a CPU run bit-identical on every machine, native or wasm:
 //! every sum runs sequentially in ascending index order starting from 0.0, nothing uses a fused
-//! multiply-add, and exp/ln/tanh come from the `libm` crate rather than the platform.
+//! multiply-add, exp/ln come from the `libm` crate rather than the platform, and tanh is a
+//! rational function of plain f32 operations (`tanh`).
 //! Loops are written so that the compiler vectorises across *independent* outputs only,
 //! which does not change any result. Outputs are overwritten, never accumulated into.
 
 mod attention;
 mod matmul;
 mod pool;
+mod threads;
 
 pub use attention::{attention_backward, attention_forward};
 pub use matmul::matmul;
@@ -59,23 +61,53 @@ pub fn sum_rows(x: &[f32], out: &mut [f32]) {
 
 const GELU_K: f32 = 0.797_884_6; // sqrt(2/π)
 
+/// tanh(u) as the odd rational minimax p(u)/q(u) of degrees 13/6 that Eigen and XLA use, written
+/// in plain f32 multiplies, adds and one division in a fixed order (no libm call, no FMA), so
+/// that the GELU loops vectorise natively and in wasm and give the same bits on both (libm's
+/// tanhf was a third of a training step). Relative error ≤ 4e-7 (7 ulp near ±1; `tests/ops.rs`
+/// checks it against f64); beyond |u| = 7.905 tanh rounds to ±1 in f32, so u is clamped there.
+#[inline(always)]
+pub fn tanh(u: f32) -> f32 {
+    const CLAMP: f32 = 7.905_311;
+    let u = if u > CLAMP { CLAMP } else if u < -CLAMP { -CLAMP } else { u };
+    let u2 = u * u;
+    let mut p = -2.760_768_4e-16f32;
+    p = p * u2 + 2.000_188e-13;
+    p = p * u2 + -8.604_672e-11;
+    p = p * u2 + 5.122_297_3e-8;
+    p = p * u2 + 1.485_722_35e-5;
+    p = p * u2 + 6.372_619_5e-4;
+    p = p * u2 + 4.893_524_6e-3;
+    let mut q = 1.198_258_4e-6f32;
+    q = q * u2 + 1.185_347_1e-4;
+    q = q * u2 + 2.268_434_7e-3;
+    q = q * u2 + 4.893_525e-3;
+    u * p / q
+}
+
 /// y = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))), the tanh approximation GPT-2 uses. x, y: (n)
 pub fn gelu_forward(x: &[f32], y: &mut [f32]) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        let u = GELU_K * (v + 0.044715 * v * v * v);
-        *o = 0.5 * v * (1.0 + libm::tanhf(u));
-    }
+    let part = y.len().div_ceil(threads::parts(16 * y.len())).max(1);
+    threads::run(y.chunks_mut(part).zip(x.chunks(part)), |(y, x)| {
+        for (o, &v) in y.iter_mut().zip(x) {
+            let u = GELU_K * (v + 0.044715 * v * v * v);
+            *o = 0.5 * v * (1.0 + tanh(u));
+        }
+    });
 }
 
 /// dx = dy · gelu'(x). x, dy, dx: (n)
 pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
-        let u = GELU_K * (v + 0.044715 * v * v * v);
-        let th = libm::tanhf(u);
-        // d/dx [0.5 x (1 + tanh u)] = 0.5 (1 + tanh u) + 0.5 x (1 − tanh² u) u'
-        let du = GELU_K * (1.0 + 3.0 * 0.044715 * v * v);
-        *o = g * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * du);
-    }
+    let part = dx.len().div_ceil(threads::parts(16 * dx.len())).max(1);
+    threads::run(dx.chunks_mut(part).zip(x.chunks(part)).zip(dy.chunks(part)), |((dx, x), dy)| {
+        for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
+            let u = GELU_K * (v + 0.044715 * v * v * v);
+            let th = tanh(u);
+            // d/dx [0.5 x (1 + tanh u)] = 0.5 (1 + tanh u) + 0.5 x (1 − tanh² u) u'
+            let du = GELU_K * (1.0 + 3.0 * 0.044715 * v * v);
+            *o = g * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * du);
+        }
+    });
 }
 
 /// y = max(x, 0). x, y: (n)
@@ -291,6 +323,122 @@ pub fn adamw_update(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32
 pub fn sgd_update(param: &mut [f32], grad: &[f32], lr: f32, weight_decay: f32) {
     for (w, &g) in param.iter_mut().zip(grad) {
         *w -= lr * (g + weight_decay * *w);
+    }
+}
+
+/// PCG's output permutation ("RXS M XS") as a 32-bit hash; `shaders/dropout.wgsl` has the same.
+fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// y[i] = keep(i) ? scale·x[i] : 0 with the mask of `DropoutMask`. x, y: (n). Also the backward
+/// pass (applied to dy), since y = x·m gives dx = dy·m.
+pub fn dropout(x: &[f32], y: &mut [f32], mask: &super::DropoutMask) {
+    let seed = pcg_hash(mask.seed);
+    for (i, (o, &v)) in y.iter_mut().zip(x).enumerate() {
+        let keep = (pcg_hash(i as u32 ^ seed) >> 8) >= mask.threshold;
+        *o = if keep { mask.scale * v } else { 0.0 };
+    }
+}
+
+/// StableMax's stand-in for exp (Prieto et al. 2025, §4): s(x) = x + 1 for x ≥ 0, 1/(1 − x) for
+/// x < 0. It grows linearly rather than exponentially, so large logits do not absorb the rest.
+pub fn stablemax_s(x: f32) -> f32 {
+    if x >= 0.0 { x + 1.0 } else { 1.0 / (1.0 - x) }
+}
+
+/// logits: (N, V), targets: (N) → losses: (N), probs: (N, V), correct: (N), as
+/// `cross_entropy_forward` with StableMax in place of softmax: probs = s(l) / Σ s(l) (no max to
+/// subtract: s never overflows), loss = ln Σ s(l) − ln s(l[target]).
+pub fn stablemax_cross_entropy_forward(
+    logits: &[f32],
+    targets: &[u32],
+    losses: &mut [f32],
+    probs: &mut [f32],
+    correct: &mut [f32],
+) {
+    let v = logits.len() / targets.len();
+    for (i, &t) in targets.iter().enumerate() {
+        let row = &logits[i * v..(i + 1) * v];
+        let prow = &mut probs[i * v..(i + 1) * v];
+        let (mut max, mut arg, mut sum) = (row[0], 0usize, 0.0f32);
+        for (j, (p, &l)) in prow.iter_mut().zip(row).enumerate() {
+            if l > max {
+                max = l;
+                arg = j;
+            }
+            *p = stablemax_s(l);
+            sum += *p;
+        }
+        let s_target = prow[t as usize];
+        let inv = 1.0 / sum;
+        for p in prow.iter_mut() {
+            *p *= inv;
+        }
+        losses[i] = libm::logf(sum) - libm::logf(s_target);
+        correct[i] = if arg == t as usize { 1.0 } else { 0.0 };
+    }
+}
+
+/// dlogits[i,v] = (probs[i,v] − [v == target_i]) · dloss[0] · scale / (1 + |logits[i,v]|).
+/// Why: d/dl [ln Σ s − ln s_t] = s'(l_v)/Σ s − [v = t]·s'(l_t)/s(l_t), and s'(x)/s(x) = 1/(1 + |x|)
+/// on both branches, so it is softmax's gradient with each entry divided by 1 + |l|.
+pub fn stablemax_cross_entropy_backward(
+    logits: &[f32],
+    probs: &[f32],
+    targets: &[u32],
+    dloss: &[f32],
+    dlogits: &mut [f32],
+    scale: f32,
+) {
+    let v = probs.len() / targets.len();
+    let g = dloss[0] * scale;
+    for (i, &t) in targets.iter().enumerate() {
+        for j in 0..v {
+            let onehot = if j == t as usize { 1.0 } else { 0.0 };
+            let k = i * v + j;
+            dlogits[k] = (probs[k] - onehot) * g / (1.0 + logits[k].abs());
+        }
+    }
+}
+
+/// out[0] = scale · #{i : x[i] == 0} (the share of training examples whose loss is exactly 0
+/// with scale = 1/n). Counts in f32 are exact below 2²⁴.
+pub fn count_zeros(x: &[f32], out: &mut [f32], scale: f32) {
+    let mut c = 0.0f32;
+    for &v in x {
+        if v == 0.0 {
+            c += 1.0;
+        }
+    }
+    out[0] = scale * c;
+}
+
+/// out = g − (g·w / w·w)·w: the gradient g of one parameter tensor w with its component along w
+/// removed (⊥Grad, Prieto et al. 2025, §5); out = g when w = 0. Dots ascending. w, g, out: (n)
+pub fn orthogonal_grad(w: &[f32], g: &[f32], out: &mut [f32]) {
+    let (mut gw, mut ww) = (0.0f32, 0.0f32);
+    for (&a, &b) in g.iter().zip(w) {
+        gw += a * b;
+        ww += b * b;
+    }
+    let c = if ww > 0.0 { gw / ww } else { 0.0 };
+    for ((o, &a), &b) in out.iter_mut().zip(g).zip(w) {
+        *o = a - c * b;
+    }
+}
+
+/// Grokfast's slow-gradient filter (Lee et al. 2024, Algorithm 2), one step:
+/// ema_out = alpha·ema + (1−alpha)·grad, then out = grad + lamb·ema_out.
+/// grad, ema, ema_out, out: (n)
+pub fn grad_filter_ema(grad: &[f32], ema: &[f32], ema_out: &mut [f32], out: &mut [f32], alpha: f32, lamb: f32) {
+    for i in 0..grad.len() {
+        let g = grad[i];
+        let e = alpha * ema[i] + (1.0 - alpha) * g;
+        ema_out[i] = e;
+        out[i] = g + lamb * e;
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::shaders as s;
 use super::{Gpu, GpuBuffer, grid_1d};
-use crate::backend::{AdamParams, MatmulDims};
+use crate::backend::{AdamParams, DropoutMask, MatmulDims};
 
 /// Longest sequence attention_backward supports: its per-row scratch lives in workgroup memory
 /// (`MAX_T` in attention.wgsl).
@@ -389,6 +389,95 @@ impl Gpu {
             &[param, grad],
             grid_threads(n, 256),
         );
+    }
+
+    /// y = keep(seed, i) ? scale·x : 0 (inverted dropout; also its own backward, on dy). x, y: (n)
+    pub fn dropout(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, mask: &DropoutMask) {
+        need("dropout", "x", x, n);
+        need("dropout", "y", y, n);
+        let params = [u(n), mask.seed, mask.threshold, f(mask.scale)];
+        self.dispatch(&s::DROPOUT_MASK, &params, &[x, y], grid_threads(n, 256));
+    }
+
+    /// As `cross_entropy_forward`, with StableMax in place of softmax.
+    #[allow(clippy::too_many_arguments)]
+    pub fn stablemax_cross_entropy_forward(
+        &self,
+        logits: &GpuBuffer,
+        targets: &GpuBuffer,
+        losses: &GpuBuffer,
+        probs: &GpuBuffer,
+        correct: &GpuBuffer,
+        n: usize,
+        v: usize,
+    ) {
+        let e = "stablemax_cross_entropy_forward";
+        need(e, "logits", logits, n * v);
+        need(e, "targets", targets, n);
+        need(e, "losses", losses, n);
+        need(e, "probs", probs, n * v);
+        need(e, "correct", correct, n);
+        let bufs = [logits, targets, losses, probs, correct];
+        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
+    }
+
+    /// logits, probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) =
+    /// (probs − onehot)·dloss·scale / (1 + |logits|).
+    #[allow(clippy::too_many_arguments)]
+    pub fn stablemax_cross_entropy_backward(
+        &self,
+        logits: &GpuBuffer,
+        probs: &GpuBuffer,
+        targets: &GpuBuffer,
+        dloss: &GpuBuffer,
+        dlogits: &GpuBuffer,
+        n: usize,
+        v: usize,
+        scale: f32,
+    ) {
+        let e = "stablemax_cross_entropy_backward";
+        need(e, "logits", logits, n * v);
+        need(e, "probs", probs, n * v);
+        need(e, "targets", targets, n);
+        need(e, "dloss", dloss, 1);
+        need(e, "dlogits", dlogits, n * v);
+        let bufs = [logits, probs, targets, dloss, dlogits];
+        let groups = grid_threads(n * v, 64);
+        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_BACKWARD, &[u(n), u(v), f(scale)], &bufs, groups);
+    }
+
+    /// out[0] = scale · #{x == 0}. x: (n). One workgroup, fixed tree.
+    pub fn count_zeros(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize, scale: f32) {
+        need("count_zeros", "x", x, n);
+        need("count_zeros", "out", out, 1);
+        self.dispatch(&s::COUNT_ZEROS, &[u(n), f(scale)], &[x, out], [1, 1, 1]);
+    }
+
+    /// out = g − (g·w / w·w)·w (⊥Grad). w, g, out: (n). One workgroup, fixed tree.
+    pub fn orthogonal_grad(&self, w: &GpuBuffer, g: &GpuBuffer, out: &GpuBuffer, n: usize) {
+        for (name, buf) in [("w", w), ("g", g), ("out", out)] {
+            need("orthogonal_grad", name, buf, n);
+        }
+        self.dispatch(&s::ORTHOGONAL_GRAD, &[u(n)], &[w, g, out], [1, 1, 1]);
+    }
+
+    /// Grokfast's slow-gradient filter: ema_out = alpha·ema + (1−alpha)·grad, then
+    /// out = grad + lamb·ema_out. grad, ema, ema_out, out: (n)
+    #[allow(clippy::too_many_arguments)]
+    pub fn grad_filter_ema(
+        &self,
+        grad: &GpuBuffer,
+        ema: &GpuBuffer,
+        ema_out: &GpuBuffer,
+        out: &GpuBuffer,
+        n: usize,
+        alpha: f32,
+        lamb: f32,
+    ) {
+        for (name, buf) in [("grad", grad), ("ema", ema), ("ema_out", ema_out), ("out", out)] {
+            need("grad_filter_ema", name, buf, n);
+        }
+        self.dispatch(&s::GRAD_FILTER_EMA, &[u(n), f(alpha), f(lamb)], &[grad, ema, ema_out, out], grid_threads(n, 256));
     }
 
     /// x: (n, v) → y: (n, v) = row-wise log-softmax. One thread per row.

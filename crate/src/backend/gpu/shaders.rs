@@ -10,15 +10,15 @@
 pub const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
 /// add, mul, scale, add_bias, GELU and ReLU.
 pub const ELEMENTWISE: &str = include_str!("../../../../shaders/elementwise.wgsl");
-/// sum, sum_squares, sum_rows.
+/// sum, sum_squares, sum_rows, count_zeros.
 pub const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
-/// AdamW and SGD updates.
+/// AdamW and SGD updates, and ⊥Grad's projection.
 pub const OPTIM: &str = include_str!("../../../../shaders/optim.wgsl");
 /// Layer normalisation, forward and backward.
 pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
 /// Fused causal softmax attention, forward and backward.
 pub const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
-/// Softmax cross-entropy, forward and backward.
+/// Softmax and StableMax cross-entropy, forward and backward.
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
 pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
@@ -26,6 +26,10 @@ pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
 pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
 /// Split and merge attention heads, for the same unfused reference.
 pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
+/// Inverted dropout with a counter-based mask (forward and backward are the same kernel).
+pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
+/// Grokfast's slow-gradient (EMA) filter.
+pub const GRAD_FILTER: &str = include_str!("../../../../shaders/grad_filter.wgsl");
 /// Row-wise log-softmax, forward and backward (next-token log-probabilities for sampling).
 pub const LOG_SOFTMAX: &str = include_str!("../../../../shaders/log_softmax.wgsl");
 
@@ -98,6 +102,14 @@ mod table {
 
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
+
+    pub const DROPOUT_MASK: Kernel = k("dropout.wgsl", DROPOUT, "dropout", &[R, W]);
+    pub const STABLEMAX_CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "stablemax_cross_entropy_forward", &[R, R, W, W, W]);
+    pub const STABLEMAX_CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "stablemax_cross_entropy_backward", &[R, R, R, R, W]);
+    pub const COUNT_ZEROS: Kernel = k("reduce.wgsl", REDUCE, "count_zeros", &[R, W]);
+    pub const ORTHOGONAL_GRAD: Kernel = k("optim.wgsl", OPTIM, "orthogonal_grad", &[R, R, W]);
+
+    pub const GRAD_FILTER_EMA: Kernel = k("grad_filter.wgsl", GRAD_FILTER, "grad_filter_ema", &[R, R, W, W]);
 
     pub const LOG_SOFTMAX_FORWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_forward", &[R, W]);
     pub const LOG_SOFTMAX_BACKWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_backward", &[R, R, W]);

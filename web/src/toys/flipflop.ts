@@ -1,0 +1,64 @@
+/**
+ * The flipflop page's text. Source: Liu, Ash, Goel, Krishnamurthy & Zhang (2023), "Exposing
+ * Attention Glitches with Flip-Flop Language Modeling", https://arxiv.org/abs/2306.00946 — the
+ * abstract for the claim, §3 for the flip-flop language, and the authors' released data
+ * (FFL(0.8) training strings of 256 instructions; test sets of 16K in-distribution, 160K sparse
+ * and 4K dense strings) for the setup. The toy itself is crate/src/toys/flipflop.rs.
+ */
+
+import type { ToyPage } from './page';
+
+export const flipflop: ToyPage = {
+  id: 'flipflop',
+  headline: 'Attention glitches: a one-bit memory that almost always works',
+  intro:
+    'A flip-flop string is a list of instructions to a one-bit memory: `w1` writes a 1, `i0` is noise to ignore, and `r` ' +
+    'reads — the bit after it must be the last bit written. A small transformer learns this from strings where 80% of the ' +
+    'instructions are ignores, and on more such strings it soon reads the memory almost perfectly. But change the mix and ' +
+    'it slips: on sparse strings (98% ignores, so the last write can be far back) and dense ones (10% ignores, many writes ' +
+    'competing) it makes rare, sporadic read errors, even though the rule is exactly the same. Liu et al. call these ' +
+    'attention glitches: “Transformer FFLMs suffer from a long tail of sporadic reasoning errors, some of which we can ' +
+    'eliminate using various regularization techniques” (abstract). Press ▶ and watch the three read-error curves; the ' +
+    'table under the charts lists the glitches — click one to see where the last layer looked.',
+  paper: {
+    cite: 'Liu, Ash, Goel, Krishnamurthy & Zhang (2023). Exposing Attention Glitches with Flip-Flop Language Modeling. NeurIPS 2023.',
+    url: 'https://arxiv.org/abs/2306.00946',
+  },
+  differs: [
+    'Much smaller, so that it trains in a tab: strings of 64 tokens (32 instructions) instead of the paper’s 512 (256 ' +
+      'instructions), and a 2-layer transformer of width 32 with 2 heads trained for 3,000 steps of 32 fresh strings.',
+    'Far fewer test strings: 512 per distribution (`test_strings`), where the authors’ released test sets hold 16,000 ' +
+      'in-distribution, 160,000 sparse and 4,000 dense strings. Glitches are rare, so a small test set sees only some of ' +
+      'them and an error rate of 0 here only means fewer than about one in a few thousand reads.',
+    'The same language and tests: training on FFL(0.8), testing on FFL(0.8), FFL(0.98) and FFL(0.1), the next-token loss ' +
+      'at every position, and errors counted only at the bit after each `r`, the one position whose answer is determined. ' +
+      '`loss` = reads trains on those positions only: everything else in a string is a coin flip, so this removes noise ' +
+      'from the gradient and the model learns the register several times faster.',
+    'Two of the paper’s interventions are here as the `regularization` switch: dropout on the embeddings and residual ' +
+      'branches, and weight decay. Attention sharpening (a penalty on attention entropy) and the recurrent (LSTM) baseline, ' +
+      'which the paper reports to make no read errors, are not in this toy yet.',
+    'Glitches depend on the seed: the paper trains many models and reports the spread; here one run shows one draw.',
+  ],
+  tryThis: [
+    {
+      text: 'Switch `regularization` to dropout and compare the sparse and dense curves with a run without it.',
+      set: { regularization: 'dropout' },
+    },
+    {
+      text: 'Switch `regularization` to weight_decay, another of the paper’s interventions.',
+      set: { regularization: 'weight_decay' },
+    },
+    {
+      text: 'Set `loss` to reads: the model learns the register in a few hundred steps instead of a couple of thousand. Do the glitches on dense strings go away too?',
+      set: { loss: 'reads' },
+    },
+    {
+      text: 'Roll a new seed (↻ new seed): which test set glitches, and how often, changes from run to run.',
+      newSeed: true,
+    },
+    {
+      text: 'Make the strings longer (`seq_len` = 128): the last write in a sparse string can now be further back than most training strings ever show.',
+      set: { seq_len: 128 },
+    },
+  ],
+};
