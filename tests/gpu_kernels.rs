@@ -619,3 +619,22 @@ fn grad_filter_ema_matches_cpu() {
     check("grad_filter_ema ema_out", &back[0], &h);
     check("grad_filter_ema out", &back[1], &out);
 }
+
+#[test]
+fn log_softmax_forward_and_backward_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(12);
+    for (n, v) in [(1usize, 1usize), (5, 5), (70, 9), (130, 300)] {
+        let x = r.vec_in(n * v, -20.0, 20.0);
+        let dy = r.vec(n * v);
+        let (gx, gdy, gy, gdx) = (g.upload(&x), g.upload(&dy), g.alloc(n * v), g.alloc(n * v));
+        g.log_softmax_forward(&gx, &gy, n, v);
+        g.log_softmax_backward(&gy, &gdy, &gdx, n, v);
+        let (mut y, mut dx) = (vec![0.0; n * v], vec![0.0; n * v]);
+        cpu::log_softmax_forward(&x, &mut y, v);
+        cpu::log_softmax_backward(&y, &dy, &mut dx, v);
+        let back = read(&g, &[&gy, &gdx]);
+        check(&format!("log_softmax_forward {n}x{v}"), &back[0], &y);
+        check(&format!("log_softmax_backward {n}x{v}"), &back[1], &dx);
+    }
+}

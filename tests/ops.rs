@@ -233,6 +233,14 @@ fn cross_entropy_loss_accuracy_and_first_index_ties() {
 }
 
 #[test]
+fn log_softmax_gives_log_probabilities_per_row() {
+    // Row [0, ln 3]: probabilities 1/4, 3/4 → ln ¼ = −1.386294, ln ¾ = −0.287682. A shift of a row
+    // changes nothing (the second row is the first + 100, which would overflow a naive exp(x) in f32).
+    let x = tensor(&Device::Cpu, &[2, 2], &[0., 3f32.ln(), 100., 100. + 3f32.ln()]);
+    expect("log_softmax", &x.log_softmax(), &[2, 2], &[-1.386294, -0.287682, -1.386294, -0.287682]);
+}
+
+#[test]
 fn sums_and_reshape() {
     let x = tensor(&Device::Cpu, &[2, 2], &[1., 2., 3., -4.]);
     expect("sum·½", &x.sum(0.5), &[1], &[1.]); // (1 + 2 + 3 − 4)/2
@@ -390,7 +398,7 @@ macro_rules! gradient_and_parity_tests {
 
 gradient_and_parity_tests!(
     matmul_2d, matmul_shared_weight, matmul_batched, add, mul, scale, add_bias, gelu, relu,
-    layernorm, gather_rows, attention, cross_entropy, reshape,
+    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax,
 );
 
 // out = A·B: dA = dOut·Bᵀ, dB = Aᵀ·dOut
@@ -453,6 +461,11 @@ fn reshape() -> Case {
     Case::new("reshape", &[(&[2, 6], -1., 1.), (&[4], 0.5, 1.5), (&[4], -1., 1.)], |_, x| {
         x[0].reshape(&[3, 4])?.layernorm(&x[1], &x[2])
     })
+}
+
+// y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy
+fn log_softmax() -> Case {
+    Case::new("log_softmax", &[(&[3, 5], -3., 3.)], |_, x| Ok(x[0].log_softmax()))
 }
 
 // ------------------------------------------------------------------ a small transformer

@@ -66,6 +66,7 @@ fn inputs(op: &Op) -> Vec<&Tensor> {
         Op::Attention { qkv, .. } => vec![qkv],
         Op::CrossEntropy { logits, .. } => vec![logits],
         Op::Dropout(x, _) => vec![x],
+        Op::LogSoftmax(x) => vec![x],
     }
 }
 
@@ -212,6 +213,13 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
         Op::Dropout(x, mask) => {
             let n = x.numel();
             let [dx] = run_kernel(dev, [&*g.storage()], [n], |[d], [o]| cpu::dropout(d, o, mask), |gpu, [d], [o]| gpu.dropout(d, o, n, mask));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
+        // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy, softmax(x) = exp(y)
+        Op::LogSoftmax(x) => {
+            let v = *x.shape().last().unwrap();
+            let n = x.numel() / v;
+            let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [x.numel()], |[y, d], [o]| cpu::log_softmax_backward(y, d, o, v), |gpu, [y, d], [o]| gpu.log_softmax_backward(y, d, o, n, v));
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
     }

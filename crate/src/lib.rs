@@ -6,12 +6,14 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod constrained;
 pub mod error;
 pub mod figures;
 pub mod metrics;
 pub mod nn;
 pub mod optim;
 pub mod rng;
+pub mod sample;
 pub mod tasks;
 pub mod tensor;
 pub mod toys;

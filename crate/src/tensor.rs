@@ -125,6 +125,7 @@ pub enum Op {
     Attention { qkv: Tensor, att: Tensor, nh: usize },
     CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage, norm: Normalizer },
     Dropout(Tensor, DropoutMask),
+    LogSoftmax(Tensor),
 }
 
 /// What turns logits into class probabilities inside `cross_entropy_with`.
@@ -178,6 +179,7 @@ impl Tensor {
             Op::Attention { qkv, .. } => qkv.requires_grad(),
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
             Op::Dropout(x, _) => x.requires_grad(),
+            Op::LogSoftmax(x) => x.requires_grad(),
         };
         Tensor(Rc::new(Node {
             id: next_id(),
@@ -439,6 +441,14 @@ impl Tensor {
         let n = self.numel();
         let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::dropout(x, y, &mask), |g, [x], [y]| g.dropout(x, y, n, &mask));
         Tensor::make(self.device(), self.shape().to_vec(), out, Op::Dropout(self.clone(), mask))
+    }
+
+    /// Row-wise log-softmax over the last dimension V: (…, V) → (…, V), log-probabilities.
+    pub fn log_softmax(&self) -> Tensor {
+        let v = *self.shape().last().expect("a tensor has a shape");
+        let n = self.numel() / v;
+        let [y] = run_kernel(self.device(), [&*self.storage()], [n * v], |[x], [y]| cpu::log_softmax_forward(x, y, v), |g, [x], [y]| g.log_softmax_forward(x, y, n, v));
+        Tensor::make(self.device(), self.shape().to_vec(), y, Op::LogSoftmax(self.clone()))
     }
 
     /// The softmax attention probabilities (B, NH, T, T) of an `attention` output, for pictures

@@ -1,5 +1,6 @@
 //! Data generators for the toys.
 
+pub mod dyck;
 pub mod modular;
 pub mod flipflop;
 pub mod linreg;

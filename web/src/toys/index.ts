@@ -9,9 +9,10 @@ import { flipflop } from './flipflop';
 import { grokfast } from './grokfast';
 import { iclLinreg } from './icl-linreg';
 import { stablemax } from './stablemax';
+import { backtrack } from './backtrack';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax];
+const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax, backtrack];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (

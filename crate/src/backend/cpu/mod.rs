@@ -441,3 +441,34 @@ pub fn grad_filter_ema(grad: &[f32], ema: &[f32], ema_out: &mut [f32], out: &mut
         out[i] = g + lamb * e;
     }
 }
+
+/// x: (N, V) → y: (N, V), y = x − max − ln Σ exp(x − max) per row (sums ascending).
+pub fn log_softmax_forward(x: &[f32], y: &mut [f32], v: usize) {
+    for (xr, yr) in x.chunks(v).zip(y.chunks_mut(v)) {
+        let mut max = xr[0];
+        for &l in &xr[1..] {
+            max = max.max(l);
+        }
+        let mut sum = 0.0f32;
+        for &l in xr {
+            sum += libm::expf(l - max);
+        }
+        let lse = max + libm::logf(sum);
+        for (o, &l) in yr.iter_mut().zip(xr) {
+            *o = l - lse;
+        }
+    }
+}
+
+/// y, dy: (N, V) → dx: (N, V) = dy − exp(y)·Σ_v dy (row sums ascending).
+pub fn log_softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], v: usize) {
+    for ((yr, dyr), dxr) in y.chunks(v).zip(dy.chunks(v)).zip(dx.chunks_mut(v)) {
+        let mut sum = 0.0f32;
+        for &d in dyr {
+            sum += d;
+        }
+        for ((o, &yy), &d) in dxr.iter_mut().zip(yr).zip(dyr) {
+            *o = d - libm::expf(yy) * sum;
+        }
+    }
+}

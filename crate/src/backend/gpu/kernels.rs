@@ -479,4 +479,20 @@ impl Gpu {
         }
         self.dispatch(&s::GRAD_FILTER_EMA, &[u(n), f(alpha), f(lamb)], &[grad, ema, ema_out, out], grid_threads(n, 256));
     }
+
+    /// x: (n, v) → y: (n, v) = row-wise log-softmax. One thread per row.
+    pub fn log_softmax_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, v: usize) {
+        need("log_softmax_forward", "x", x, n * v);
+        need("log_softmax_forward", "y", y, n * v);
+        self.dispatch(&s::LOG_SOFTMAX_FORWARD, &[u(n), u(v)], &[x, y], grid_threads(n, 64));
+    }
+
+    /// y, dy: (n, v) → dx: (n, v) = dy − exp(y)·rowsum(dy). One thread per row.
+    pub fn log_softmax_backward(&self, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize, v: usize) {
+        let e = "log_softmax_backward";
+        need(e, "y", y, n * v);
+        need(e, "dy", dy, n * v);
+        need(e, "dx", dx, n * v);
+        self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &[u(n), u(v)], &[y, dy, dx], grid_threads(n, 64));
+    }
 }

@@ -30,6 +30,8 @@ pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
 pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 /// Grokfast's slow-gradient (EMA) filter.
 pub const GRAD_FILTER: &str = include_str!("../../../../shaders/grad_filter.wgsl");
+/// Row-wise log-softmax, forward and backward (next-token log-probabilities for sampling).
+pub const LOG_SOFTMAX: &str = include_str!("../../../../shaders/log_softmax.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +110,9 @@ mod table {
     pub const ORTHOGONAL_GRAD: Kernel = k("optim.wgsl", OPTIM, "orthogonal_grad", &[R, R, W]);
 
     pub const GRAD_FILTER_EMA: Kernel = k("grad_filter.wgsl", GRAD_FILTER, "grad_filter_ema", &[R, R, W, W]);
+
+    pub const LOG_SOFTMAX_FORWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_forward", &[R, W]);
+    pub const LOG_SOFTMAX_BACKWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_backward", &[R, R, W]);
 }
 
 pub use table::*;
