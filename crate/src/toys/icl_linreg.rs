@@ -258,7 +258,8 @@ impl IclLinreg {
 
     fn train_step(&mut self) -> Result<()> {
         let c = &self.config;
-        let active = if c.curriculum == 0 { c.d } else { c.d.min(1 + (self.steps / c.curriculum) as usize) };
+        // One more input dimension every `curriculum` steps; all d at once when it is 0.
+        let active = self.steps.checked_div(c.curriculum).map_or(c.d, |s| c.d.min(1 + s as usize));
         let batch = Batch::new(&self.device, &self.task.sample_in(&mut self.train, c.batch_size, c.n + 1, active))?;
         let loss = mse(&self.transformer_at(&batch, &batch.x_rows)?, &batch.ys)?;
         self.transformer.update(&loss)?;
