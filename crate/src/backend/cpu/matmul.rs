@@ -20,9 +20,10 @@ const MC: usize = 96;
 /// The largest tile, MR·NR, of any kernel below.
 const MAX_TILE: usize = 8 * 32;
 
-/// acc (mr × nr, row-major) += Σ_{kk < kc} a(r, kk) · b[kk·nr + c], kk ascending, where
+/// The mr × nr tile at c (row r at c[r·ldc..]) = Σ_{kk < kc} a(r, kk) · b[kk·nr + c], kk ascending,
+/// starting from 0.0 or, when `resume`, from the tile's values (the sums of earlier k blocks);
 /// a(r, kk) = a[r·rs + kk·ks] (either layout of op(a), or a packed edge panel).
-type TileFn = unsafe fn(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, acc: &mut [f32]);
+type TileFn = unsafe fn(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, c: &mut [f32], ldc: usize, resume: bool);
 
 #[derive(Clone, Copy)]
 struct Kernel {
@@ -32,39 +33,46 @@ struct Kernel {
 }
 
 #[inline(always)]
-fn tile<const MR: usize, const NR: usize>(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, acc: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn tile<const MR: usize, const NR: usize>(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, c: &mut [f32], ldc: usize, resume: bool) {
     let mut t = [[0.0f32; NR]; MR];
-    for (r, row) in t.iter_mut().enumerate() {
-        row.copy_from_slice(&acc[r * NR..(r + 1) * NR]);
+    if resume {
+        for (r, row) in t.iter_mut().enumerate() {
+            *row = c[r * ldc..][..NR].try_into().unwrap();
+        }
     }
     for (kk, bv) in b[..kc * NR].chunks_exact(NR).enumerate() {
         let at = &a[kk * ks..];
         for (r, row) in t.iter_mut().enumerate() {
             let av = at[r * rs];
-            for c in 0..NR {
-                row[c] += av * bv[c];
+            for j in 0..NR {
+                row[j] += av * bv[j];
             }
         }
     }
     for (r, row) in t.iter().enumerate() {
-        acc[r * NR..(r + 1) * NR].copy_from_slice(row);
+        let dst: &mut [f32; NR] = (&mut c[r * ldc..][..NR]).try_into().unwrap();
+        *dst = *row;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_avx512(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, acc: &mut [f32]) {
-    tile::<8, 32>(a, rs, ks, b, kc, acc)
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_avx512(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, c: &mut [f32], ldc: usize, resume: bool) {
+    tile::<8, 32>(a, rs, ks, b, kc, c, ldc, resume)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn tile_avx2(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, acc: &mut [f32]) {
-    tile::<6, 16>(a, rs, ks, b, kc, acc)
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_avx2(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, c: &mut [f32], ldc: usize, resume: bool) {
+    tile::<6, 16>(a, rs, ks, b, kc, c, ldc, resume)
 }
 
-unsafe fn tile_portable(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, acc: &mut [f32]) {
-    tile::<4, 8>(a, rs, ks, b, kc, acc)
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_portable(a: &[f32], rs: usize, ks: usize, b: &[f32], kc: usize, c: &mut [f32], ldc: usize, resume: bool) {
+    tile::<4, 8>(a, rs, ks, b, kc, c, ldc, resume)
 }
 
 const PORTABLE: Kernel = Kernel { mr: 4, nr: 8, tile: tile_portable };
@@ -171,17 +179,19 @@ fn matmul_rows(kern: Kernel, a: &[f32], rs: usize, ks: usize, pb: &[f32], out: &
                 let bp = &panel[k0 * nr..][..kc * nr];
                 for i in (i0..m.min(i0 + MC)).step_by(mr) {
                     let rows = mr.min(m - i);
-                    // Start from 0.0, or resume the sums of the earlier k blocks.
-                    if k0 == 0 {
-                        acc.fill(0.0);
-                    } else {
+                    let (ap, prs, pks) = if rows == mr { (&a[i * rs + k0 * ks..], rs, ks) } else { (&edge[..], 1, mr) };
+                    // SAFETY (both calls): `kern` came from `kernels()`, which checked that this CPU has its features.
+                    if rows == mr && cols == nr {
+                        unsafe { (kern.tile)(ap, prs, pks, bp, kc, &mut out[i * n + j0..], n, k0 > 0) };
+                        continue;
+                    }
+                    // An edge tile goes through `acc`, so that the kernel never touches outputs past m or n.
+                    if k0 > 0 {
                         for r in 0..rows {
                             acc[r * nr..][..cols].copy_from_slice(&out[(i + r) * n + j0..][..cols]);
                         }
                     }
-                    let (ap, prs, pks) = if rows == mr { (&a[i * rs + k0 * ks..], rs, ks) } else { (&edge[..], 1, mr) };
-                    // SAFETY: `kern` came from `kernels()`, which checked that this CPU has its features.
-                    unsafe { (kern.tile)(ap, prs, pks, bp, kc, acc) };
+                    unsafe { (kern.tile)(ap, prs, pks, bp, kc, acc, nr, k0 > 0) };
                     for r in 0..rows {
                         out[(i + r) * n + j0..][..cols].copy_from_slice(&acc[r * nr..][..cols]);
                     }

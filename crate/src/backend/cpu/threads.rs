@@ -3,6 +3,7 @@
 //! In the browser the CPU backend is single-threaded.
 
 /// Below this much work (about one multiply-add per unit) a thread's start costs more than it saves.
+#[cfg(not(target_arch = "wasm32"))]
 const MIN_WORK: usize = 1 << 20;
 
 /// How many parts a kernel with `work` units of work should cut its outputs into.
