@@ -132,9 +132,9 @@ wait_for_quiet
 record "{\"section\":\"machine\",\"model\":$(json_str "$model"),\"cores\":$cores,\"mem_kib\":$mem_kib,\"date\":$(json_str "$(date -u '+%Y-%m-%d %H:%M UTC')"),\"commit\":$(json_str "$commit"),\"dirty\":$dirty,\"rustc\":$(json_str "$(rustc --version)"),\"node\":$(json_str "$(node --version)"),\"simd_flags\":$(json_str "$flags"),\"load_before\":$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)"),\"max_load\":$(json_str "$max_load"),\"quick\":$([ ${#quick[@]} -gt 0 ] && echo true || echo false)}"
 
 step "native: matmul, attention, training (cargo bench)"
-"$bench_bin" matmul attention training --out "$results" "${quick[@]}" 2> >(grep -v XDG_RUNTIME_DIR >&2)
+"$bench_bin" matmul attention training toys --out "$results" "${quick[@]}" 2> >(grep -v XDG_RUNTIME_DIR >&2)
 step "native: CPU training on one core (taskset -c 0)"
-taskset -c 0 "$bench_bin" training-cpu --tag "1 thread" --out "$results" "${quick[@]}"
+taskset -c 0 "$bench_bin" training-cpu toys --tag "1 thread" --out "$results" "${quick[@]}"
 
 if [ "$torch" -eq 1 ]; then
     step "numpy and PyTorch"

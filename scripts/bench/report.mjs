@@ -189,6 +189,20 @@ if (gpuTrain?.gpu) {
   );
 }
 
+// Every toy
+const toyRows = rows.filter((r) => r.section === 'toys' && !r.tag);
+if (toyRows.length) {
+  p('### Every toy with its defaults (CPU)', '');
+  p('Each toy as shipped, evaluation included, driven by `toy.step(eval_every)` like the CLI; "default run" is the toy\'s default step count at the 2-thread rate. The GPU rows are left out: on lavapipe they would take minutes and say nothing about a real GPU.', '');
+  const oneCore = (id) => one((r) => r.section === 'toys' && r.toy === id && r.tag === '1 thread')?.steps_per_s;
+  p(
+    table(
+      ['toy', `steps/s, ${nativeThreads ?? '?'} threads`, 'steps/s, one core', 'default run'],
+      toyRows.map((r) => [`\`${r.toy}\``, f(r.steps_per_s), f(oneCore(r.toy)), `${r.default_steps} steps ≈ ${f(r.default_steps / r.steps_per_s, 0)} s`]),
+    ),
+  );
+}
+
 // Browser
 p('## 4. In the browser (headless Chromium)', '');
 const wasmRows = wasmSize.map((r) => [`wasm size (${r.file})`, `${(r.raw / 1024).toFixed(0)} KiB raw, ${(r.gzip / 1024).toFixed(0)} KiB gzip -9`]);

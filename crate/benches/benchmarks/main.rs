@@ -122,7 +122,8 @@ fn main() {
             "attention" => attention::run(&mut sink, gpu.as_ref()),
             "training" => training::run(&mut sink, gpu.as_ref(), true),
             "training-cpu" => training::run(&mut sink, None, false),
-            other => panic!("unknown section {other} (matmul, attention, training, training-cpu)"),
+            "toys" => training::every_toy(&mut sink),
+            other => panic!("unknown section {other} (matmul, attention, training, training-cpu, toys)"),
         }
     }
 }

@@ -11,6 +11,9 @@
 //! - "small batch": "train" at batch 64 instead of 512, a model small enough that per-op
 //!   overhead matters as much as arithmetic.
 //!
+//! `every_toy` then times each registered toy with its defaults as shipped (evaluation
+//! included) on the CPU, the figure that says how long a toy's default run takes.
+//!
 //! On the GPU each repetition ends with one small read, so the time includes the GPU finishing
 //! the work, not just recording it. The GPU discipline numbers come from `Gpu::stats()` over the
 //! timed repetitions, after warm-up: submissions, buffers created and dispatches per step.
@@ -48,7 +51,8 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
     }
     for device in &devices {
         for (mode, eval_every, batch) in MODES {
-            let r = measure_toy(sink, device, eval_every, batch);
+            let pairs = [("eval_every", eval_every.to_string()), ("batch_size", batch.to_string())];
+            let r = measure_toy(sink, device, "grokking", &pairs);
             let per = |x: u64| x as f64 / r.steps as f64;
             let mut rec = json!({ "section": "training", "toy": "grokking", "backend": device.name(), "mode": mode,
                 "eval_every": eval_every, "batch": batch, "threads": threads, "steps_per_s": r.steps_per_s, "min": r.min, "max": r.max,
@@ -91,14 +95,23 @@ struct ToyTiming {
     gpu_delta: Option<GpuStats>,
 }
 
-fn measure_toy(sink: &Sink, device: &Device, eval_every: u64, batch: usize) -> ToyTiming {
-    let entry = toys::find("grokking").expect("grokking is registered");
-    let pairs = [
-        ("eval_every", eval_every.to_string()),
-        ("batch_size", batch.to_string()),
-    ];
-    let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+/// Steps/s of every registered toy with its defaults, on the CPU. (On lavapipe, a CPU
+/// emulation of a GPU, these would take minutes and say nothing about a real GPU.)
+pub fn every_toy(sink: &mut Sink) {
+    println!("\n== every toy with its defaults as shipped (evaluation included), CPU steps/s ==");
+    for entry in toys::REGISTRY {
+        let r = measure_toy(sink, &Device::Cpu, entry.id, &[]);
+        sink.record(json!({ "section": "toys", "toy": entry.id, "backend": "cpu", "steps_per_s": r.steps_per_s,
+            "min": r.min, "max": r.max, "default_steps": entry.default_steps, "steps_per_rep": r.steps_per_rep, "reps": r.reps }));
+        println!("{:<12} {:>8.2} steps/s  (default run: {} steps, about {:.0} s)", entry.id, r.steps_per_s, entry.default_steps, entry.default_steps as f64 / r.steps_per_s);
+    }
+}
+
+fn measure_toy(sink: &Sink, device: &Device, id: &str, pairs: &[(&str, String)]) -> ToyTiming {
+    let entry = toys::find(id).expect("the toy is registered");
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let config = entry.config_from_pairs(&pairs).expect("valid config");
+    let eval_every = config.get("eval_every").and_then(|v| v.as_u64()).unwrap_or(1);
     let mut toy = (entry.build)(&config, device).expect("toy builds");
     let gpu = match device {
         Device::Gpu(g) => Some(g.clone()),
