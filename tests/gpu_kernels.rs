@@ -377,7 +377,7 @@ fn cross_entropy_forward_and_backward_match_cpu() {
         let (mut loss, mut probs, mut correct) = (vec![0.0; n], vec![0.0; n * v], vec![0.0; n]);
         cpu::cross_entropy_forward(&logits, &targets, &mut loss, &mut probs, &mut correct);
         let mut dlogits = vec![0.0; n * v];
-        cpu::cross_entropy_backward(&probs, &targets, &dloss, &mut dlogits, scale);
+        cpu::cross_entropy_backward(&probs, &targets, &dloss, &mut dlogits, scale, None);
         let back = read(&g, &[&gloss, &gprobs, &gcorrect, &gdlogits]);
         let s = format!("{n}x{v}");
         check(&format!("cross_entropy_forward losses {s}"), &back[0], &loss);

@@ -198,10 +198,7 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
                 dev,
                 [probs, &*g.storage(), &*logits.storage()],
                 [numel(logits.shape())],
-                |[p, d, l], [o]| match norm {
-                    Normalizer::Softmax => cpu::cross_entropy_backward(p, &targets.ids, d, o, scale),
-                    Normalizer::StableMax => cpu::stablemax_cross_entropy_backward(l, p, &targets.ids, d, o, scale),
-                },
+                |[p, d, l], [o]| cpu::cross_entropy_backward(p, &targets.ids, d, o, scale, (*norm == Normalizer::StableMax).then_some(l)),
                 |gpu, [p, d, l], [o]| match norm {
                     Normalizer::Softmax => gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
                     Normalizer::StableMax => gpu.stablemax_cross_entropy_backward(l, p, targets.gpu_ids(), d, o, n, v, scale),

@@ -271,19 +271,28 @@ pub fn cross_entropy_forward(
 }
 
 /// dlogits[i,v] = (probs[i,v] − [v == target_i]) · dloss[0] · scale. probs, dlogits: (N, V)
+/// With `stablemax_logits` (StableMax's forward, Prieto et al. 2025, §4) each entry is further
+/// divided by 1 + |logits[i,v]|: d/dl [ln Σ s − ln s_t] = s'(l_v)/Σ s − [v = t]·s'(l_t)/s(l_t),
+/// and s'(x)/s(x) = 1/(1 + |x|) on both branches of s.
 pub fn cross_entropy_backward(
     probs: &[f32],
     targets: &[u32],
     dloss: &[f32],
     dlogits: &mut [f32],
     scale: f32,
+    stablemax_logits: Option<&[f32]>,
 ) {
     let v = probs.len() / targets.len();
     let g = dloss[0] * scale;
     for (i, &t) in targets.iter().enumerate() {
         for j in 0..v {
             let onehot = if j == t as usize { 1.0 } else { 0.0 };
-            dlogits[i * v + j] = (probs[i * v + j] - onehot) * g;
+            let k = i * v + j;
+            let d = (probs[k] - onehot) * g;
+            dlogits[k] = match stablemax_logits {
+                Some(l) => d / (1.0 + l[k].abs()),
+                None => d,
+            };
         }
     }
 }
@@ -379,28 +388,6 @@ pub fn stablemax_cross_entropy_forward(
         }
         losses[i] = libm::logf(sum) - libm::logf(s_target);
         correct[i] = if arg == t as usize { 1.0 } else { 0.0 };
-    }
-}
-
-/// dlogits[i,v] = (probs[i,v] − [v == target_i]) · dloss[0] · scale / (1 + |logits[i,v]|).
-/// Why: d/dl [ln Σ s − ln s_t] = s'(l_v)/Σ s − [v = t]·s'(l_t)/s(l_t), and s'(x)/s(x) = 1/(1 + |x|)
-/// on both branches, so it is softmax's gradient with each entry divided by 1 + |l|.
-pub fn stablemax_cross_entropy_backward(
-    logits: &[f32],
-    probs: &[f32],
-    targets: &[u32],
-    dloss: &[f32],
-    dlogits: &mut [f32],
-    scale: f32,
-) {
-    let v = probs.len() / targets.len();
-    let g = dloss[0] * scale;
-    for (i, &t) in targets.iter().enumerate() {
-        for j in 0..v {
-            let onehot = if j == t as usize { 1.0 } else { 0.0 };
-            let k = i * v + j;
-            dlogits[k] = (probs[k] - onehot) * g / (1.0 + logits[k].abs());
-        }
     }
 }
 
