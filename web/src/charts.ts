@@ -119,6 +119,14 @@ export class MetricCharts {
     return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png'));
   }
 
+  /** Draws now what a pending frame would draw: the status must not say done before the charts do. */
+  flush() {
+    if (!this.frame) return;
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.draw();
+  }
+
   private schedule() {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {

@@ -323,6 +323,7 @@ export class Playground {
         if (m.reason === 'target' && m.stepsDone >= this.spec.steps) {
           this.playing = false;
           this.phase = 'done';
+          this.charts.flush();
         }
         break;
       case 'gpu-failed':
