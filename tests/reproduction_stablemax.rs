@@ -1,20 +1,19 @@
-//! Reproduction of the `stablemax` toy's mechanism on a reduced budget, through the same `Toy`
-//! interface as the CLI and the page (Prieto et al. 2025, §2–§5). Weight decay 0 throughout.
-//! A small table (p = 23) and model (width 32) keep this to about a minute on the CPU backend;
-//! 1000 steps take the softmax arm just past its collapse.
+//! Reproduction of the `stablemax` toy's claims on a reduced budget, with its default settings
+//! (the paper's Figure 1 MLP, full batch, weight decay 0, p = 47), through the same `Toy`
+//! interface as the CLI and the page (Prieto et al. 2025, §2–§5). 900 steps take the softmax arm
+//! just past its collapse.
 //!
 //! 1. Softmax Collapse: after memorising, the softmax arm's share of training equations whose
-//!    f32 loss is exactly 0 climbs to ~1 (Figure 2's "SC" curve), and from then on its
-//!    validation accuracy is frozen.
+//!    f32 loss is exactly 0 climbs to ~1 (Figure 2's "SC" curve), and it never generalises.
 //! 2. StableMax never produces an exactly-zero loss.
 //! 3. ⊥AdamW cannot take the naïve-loss-minimisation direction: its logits stay far smaller
-//!    than softmax's, and it generalises further than softmax on the same budget.
+//!    than softmax's, and it groks without any regularisation (Figure 1a).
 
 use papertoys::metrics::MetricRow;
 use papertoys::toys;
 use papertoys::Device;
 
-const BUDGET: u64 = 1000;
+const BUDGET: u64 = 900;
 
 struct Run {
     names: Vec<&'static str>,
@@ -24,8 +23,7 @@ struct Run {
 impl Run {
     fn new() -> Run {
         let entry = toys::find("stablemax").unwrap();
-        let set = [("p", "23"), ("d_model", "32"), ("lr", "0.01"), ("weight_decay", "0"), ("eval_every", "50")];
-        let pairs: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs = [("eval_every".to_string(), "50".to_string())];
         let mut toy = (entry.build)(&entry.config_from_pairs(&pairs).unwrap(), &Device::Cpu).unwrap();
         let names = toy.metric_names().to_vec();
         Run { names, rows: pollster::block_on(toy.step(BUDGET)).unwrap() }
@@ -62,19 +60,19 @@ fn softmax_collapses_in_f32_and_the_fixes_do_not() {
     let collapse = soft_zero.iter().position(|&z| z >= 0.9).unwrap_or_else(|| panic!("softmax never collapsed within {BUDGET} steps:\n{table}"));
     assert!(run.series("softmax/train_acc")[collapse] == 1.0, "softmax collapsed before memorising:\n{table}");
     let soft_val = run.series("softmax/val_acc");
-    let frozen = soft_val[collapse..].iter().map(|v| (v - soft_val[collapse]).abs()).fold(0.0f32, f32::max);
-    assert!(frozen <= 0.02, "softmax's validation accuracy still moved by {frozen} after the collapse:\n{table}");
+    let soft_best = soft_val[1..].iter().copied().fold(0.0f32, f32::max);
+    assert!(soft_best <= 0.05, "softmax generalised ({soft_best}) without weight decay:\n{table}");
 
     // 2. StableMax memorises too, but no training loss is ever exactly 0.
     assert!(run.series("stablemax/train_acc").last().unwrap() >= &0.99, "StableMax did not memorise:\n{table}");
     let stable_zero = run.series("stablemax/zero_loss").into_iter().fold(0.0f32, f32::max);
     assert_eq!(stable_zero, 0.0, "StableMax produced exactly-zero losses:\n{table}");
 
-    // 3. ⊥AdamW: no collapse, logits far smaller than softmax's, and more generalisation.
+    // 3. ⊥AdamW: no collapse, logits far smaller than softmax's, and it groks.
     let ortho_zero = run.series("orthograd/zero_loss").into_iter().fold(0.0f32, f32::max);
     assert_eq!(ortho_zero, 0.0, "⊥AdamW produced exactly-zero losses:\n{table}");
     let (soft_norm, ortho_norm) = (*run.series("softmax/logit_norm").last().unwrap(), *run.series("orthograd/logit_norm").last().unwrap());
     assert!(ortho_norm * 1.5 < soft_norm, "⊥AdamW's logit norm {ortho_norm} is not well below softmax's {soft_norm}:\n{table}");
-    let (soft_final, ortho_final) = (*soft_val.last().unwrap(), *run.series("orthograd/val_acc").last().unwrap());
-    assert!(ortho_final > soft_final + 0.03, "⊥AdamW's validation accuracy {ortho_final} is not above softmax's {soft_final}:\n{table}");
+    let ortho_final = *run.series("orthograd/val_acc").last().unwrap();
+    assert!(ortho_final >= 0.95, "⊥AdamW did not grok: validation accuracy {ortho_final}:\n{table}");
 }

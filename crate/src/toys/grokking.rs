@@ -23,22 +23,25 @@ use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap};
 use crate::metrics::MetricRow;
-use crate::nn::{Param, Transformer, TransformerShape};
+use crate::nn::{Mlp, Param, Transformer, TransformerShape};
 use crate::optim::{weight_norm_squared, AdamW, SlowGradientFilter};
 use crate::rng::Rng;
 use crate::tasks::modular::{self, Split, SEQ_LEN};
 use crate::tensor::{read_all, ClassLoss, Device, Index, Normalizer, Tensor};
+
+const MODELS: &[&str] = &["transformer", "mlp"];
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: data split, init, batches"),
     ParamSpec::int("p", 5, 113, "the prime modulus of a ∘ b (mod p)"),
     ParamSpec::choice("op", modular::OPS, "the operation: a+b, a−b, a·b, a÷b, a²+ab+b², a³+b³"),
     ParamSpec::float("train_fraction", 0.05, 0.95, "share of the p² equations used for training"),
-    ParamSpec::int("layers", 1, 4, "transformer blocks"),
-    ParamSpec::int("d_model", 16, 256, "width of the residual stream"),
-    ParamSpec::int("heads", 1, 8, "attention heads (must divide d_model)"),
-    ParamSpec::log_float("lr", 1e-5, 1e-1, "AdamW learning rate"),
-    ParamSpec::float("weight_decay", 0.0, 10.0, "AdamW decoupled weight decay: the knob that makes grokking happen"),
+    ParamSpec::choice("model", MODELS, "a decoder-only transformer over `a ∘ b =` (Power et al.), or a ReLU MLP over one-hot a and b (Prieto et al.)"),
+    ParamSpec::int("layers", 1, 4, "transformer blocks, or the MLP's hidden layers"),
+    ParamSpec::int("d_model", 16, 256, "width of the residual stream, or of the MLP's hidden layers"),
+    ParamSpec::int("heads", 1, 8, "attention heads (must divide d_model; the MLP has none)"),
+    ParamSpec::log_float("lr", 1e-5, 1e-1, "Adam learning rate, reached after a 10-step warm-up"),
+    ParamSpec::float("weight_decay", 0.0, 10.0, "weight decay (AdamW's decoupled decay unless the toy says otherwise): the knob that makes grokking happen"),
     ParamSpec::int("batch_size", 16, 4096, "equations per step (capped at the training set: full batch)"),
     ParamSpec::int("eval_every", 1, 1000, "steps between metric rows"),
 ];
@@ -49,6 +52,7 @@ pub struct Config {
     pub p: u64,
     pub op: String,
     pub train_fraction: f64,
+    pub model: String,
     pub layers: usize,
     pub d_model: usize,
     pub heads: usize,
@@ -67,6 +71,7 @@ impl Default for Config {
             p: 47,
             op: "add".into(),
             train_fraction: 0.5,
+            model: "transformer".into(),
             layers: 1,
             d_model: 64,
             heads: 4,
@@ -83,7 +88,7 @@ pub(crate) fn validate(config: &Map<String, Value>) -> Result<()> {
     if !modular::is_prime(c.p) {
         return Err(Error::msg(format!("p = {} is not prime (the table needs a field, e.g. 47, 59, 97, 113)", c.p)));
     }
-    if c.d_model % c.heads != 0 {
+    if c.model == "transformer" && c.d_model % c.heads != 0 {
         return Err(Error::msg(format!("heads = {} must divide d_model = {}", c.heads, c.d_model)));
     }
     Ok(())
@@ -106,22 +111,40 @@ const WARMUP_STEPS: u64 = 10;
 
 const METRICS: &[&str] = &["train/loss", "train/acc", "val/loss", "val/acc", "model/weight_norm"];
 
-/// Token ids, answers and the last position of every sequence, on the device.
+/// The model a run trains: what `Config::model` names.
+enum Model {
+    Transformer(Transformer),
+    Mlp(Mlp),
+}
+
+/// A batch's inputs in the form its run's model reads.
+enum Inputs {
+    /// Token ids of `a ∘ b =` and the last position of every sequence.
+    Sequences { tokens: Rc<Index>, last: Rc<Index> },
+    /// The rows of a and of p + b in the MLP's one-hot first layer.
+    Operands { a: Rc<Index>, b: Rc<Index> },
+}
+
+/// A batch's inputs and answers, on the device.
 struct Batch {
-    tokens: Rc<Index>,
+    inputs: Inputs,
     targets: Rc<Index>,
-    last: Rc<Index>,
 }
 
 impl Batch {
-    fn new(device: &Device, tokens: Vec<u32>, targets: Vec<u32>, p: usize) -> Result<Batch> {
+    fn new(device: &Device, model: &Model, tokens: Vec<u32>, targets: Vec<u32>, p: usize) -> Result<Batch> {
         let n = targets.len();
-        let last = (0..n as u32).map(|i| i * SEQ_LEN as u32 + SEQ_LEN as u32 - 1).collect();
-        Ok(Batch {
-            tokens: Index::new(device, tokens, p + 2)?,
-            targets: Index::new(device, targets, p)?,
-            last: Index::new(device, last, n * SEQ_LEN)?,
-        })
+        let inputs = match model {
+            Model::Transformer(_) => {
+                let last = (0..n as u32).map(|i| i * SEQ_LEN as u32 + SEQ_LEN as u32 - 1).collect();
+                Inputs::Sequences { tokens: Index::new(device, tokens, p + 2)?, last: Index::new(device, last, n * SEQ_LEN)? }
+            }
+            Model::Mlp(_) => {
+                let operand = |k: usize, offset: u32| tokens.chunks(SEQ_LEN).map(|t| t[k] + offset).collect();
+                Inputs::Operands { a: Index::new(device, operand(0, 0), 2 * p)?, b: Index::new(device, operand(2, p as u32), 2 * p)? }
+            }
+        };
+        Ok(Batch { inputs, targets: Index::new(device, targets, p)? })
     }
 }
 
@@ -130,7 +153,7 @@ impl Batch {
 pub struct ModularRun {
     pub config: Config,
     device: Device,
-    model: Transformer,
+    model: Model,
     pub params: Vec<Param>,
     opt: AdamW,
     train_split: Split,
@@ -154,12 +177,20 @@ impl ModularRun {
     pub fn new(config: Config, device: &Device) -> Result<ModularRun> {
         let p = config.p as usize;
         let (train_split, val_split) = modular::split(config.p, &config.op, config.train_fraction, config.seed);
-        let shape = TransformerShape { vocab: p + 2, seq_len: SEQ_LEN, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: p };
-        let model = Transformer::new(device, &mut Rng::stream(config.seed, "init"), shape)?;
-        let params = model.params();
+        let rng = &mut Rng::stream(config.seed, "init");
+        let (model, params) = if config.model == "mlp" {
+            let mlp = Mlp::new(device, rng, p, config.d_model, config.layers, p)?;
+            let params = mlp.params();
+            (Model::Mlp(mlp), params)
+        } else {
+            let shape = TransformerShape { vocab: p + 2, seq_len: SEQ_LEN, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: p };
+            let transformer = Transformer::new(device, rng, shape)?;
+            let params = transformer.params();
+            (Model::Transformer(transformer), params)
+        };
         let opt = AdamW::new(&params, config.lr as f32, config.weight_decay as f32, 0.98);
-        let train = Batch::new(device, train_split.tokens.clone(), train_split.targets.clone(), p)?;
-        let val = Batch::new(device, val_split.tokens.clone(), val_split.targets.clone(), p)?;
+        let train = Batch::new(device, &model, train_split.tokens.clone(), train_split.targets.clone(), p)?;
+        let val = Batch::new(device, &model, val_split.tokens.clone(), val_split.targets.clone(), p)?;
         Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0, norm: Normalizer::Softmax, filter: None, l2: 0.0 })
     }
 
@@ -186,10 +217,18 @@ impl ModularRun {
         self
     }
 
+    /// The logits of the answers, (N, p).
+    fn logits(&self, b: &Batch) -> Result<Tensor> {
+        match (&self.model, &b.inputs) {
+            (Model::Transformer(m), Inputs::Sequences { tokens, last }) => m.logits_at(&m.hidden(tokens)?, last),
+            (Model::Mlp(m), Inputs::Operands { a, b }) => m.forward(a, b),
+            _ => unreachable!("a run's batches are built for its model"),
+        }
+    }
+
     /// The logits of the answers, (N, p), and their loss and accuracy.
     fn loss(&self, b: &Batch) -> Result<(Tensor, ClassLoss)> {
-        let hidden = self.model.hidden(&b.tokens)?;
-        let logits = self.model.logits_at(&hidden, &b.last)?;
+        let logits = self.logits(b)?;
         let loss = logits.cross_entropy_with(&b.targets, self.norm)?;
         Ok((logits, loss))
     }
@@ -211,7 +250,7 @@ impl ModularRun {
         let s = &self.train_split;
         let tokens = picks.iter().flat_map(|&i| s.tokens[i as usize * SEQ_LEN..][..SEQ_LEN].iter().copied()).collect();
         let targets = picks.iter().map(|&i| s.targets[i as usize]).collect();
-        Batch::new(&self.device, tokens, targets, self.config.p as usize).map(Some)
+        Batch::new(&self.device, &self.model, tokens, targets, self.config.p as usize).map(Some)
     }
 
     /// One AdamW update on the next minibatch.
@@ -272,7 +311,7 @@ impl ModularRun {
     /// p × p map, row a, column b (NaN where the operation is undefined). Training cells light
     /// up first; the validation cells between them light up when the model groks.
     pub async fn answer_map(&self) -> Result<Heatmap> {
-        let logits = [&self.train, &self.val].iter().map(|b| self.model.logits_at(&self.model.hidden(&b.tokens)?, &b.last)).collect::<Result<Vec<_>>>()?;
+        let logits = [&self.train, &self.val].iter().map(|b| self.logits(b)).collect::<Result<Vec<_>>>()?;
         let values = read_all(&logits.iter().collect::<Vec<_>>()).await?;
         let p = self.config.p as usize;
         let mut map = vec![f32::NAN; p * p];
