@@ -130,7 +130,8 @@ struct Snapshot {
     bon: Vec<f64>,
     /// π(correct answer | prompt), per prompt.
     mass: Vec<f64>,
-    greedy: f64,
+    /// The greedy answer to each prompt.
+    greedy: Vec<Vec<u32>>,
     /// Mean log π(y|x) of the model's own samples.
     loglik: f64,
 }
@@ -223,10 +224,14 @@ impl Sharpening {
         Ok(score(&self.model, &self.device, BOS, &self.prompts(&all), &truths).await?.into_iter().map(libm::exp).collect())
     }
 
-    async fn greedy_accuracy(&self) -> Result<f64> {
+    async fn greedy_answers(&self) -> Result<Vec<Vec<u32>>> {
         let all: Vec<usize> = (0..self.config.prompts).collect();
         let out = complete(&self.model, &self.device, BOS, &self.prompts(&all), self.config.answer_len, argmax).await?;
-        Ok(out.iter().enumerate().filter(|(i, c)| c.tokens == self.task.truth(*i)).count() as f64 / out.len() as f64)
+        Ok(out.into_iter().map(|c| c.tokens).collect())
+    }
+
+    fn accuracy(&self, answers: &[Vec<u32>]) -> f64 {
+        answers.iter().enumerate().filter(|(i, a)| a[..] == *self.task.truth(*i)).count() as f64 / answers.len() as f64
     }
 
     /// The metric row now, in the order of METRICS. The loss
@@ -242,7 +247,7 @@ impl Sharpening {
             }
         };
         let mass = self.correct_mass().await?;
-        let greedy = self.greedy_accuracy().await?;
+        let greedy = self.accuracy(&self.greedy_answers().await?);
         let (n, k) = (self.config.n, self.config.n * EVAL_GROUPS);
         let all: Vec<usize> = (0..self.config.prompts).collect();
         let samples = sample(&self.model, &self.device, &self.task, &all, k, &mut self.eval).await?;
@@ -259,7 +264,7 @@ impl Sharpening {
             step: self.steps,
             bon: ns().iter().map(|&n| self.best_of(&samples, BON_MAX, n)).collect(),
             mass: self.correct_mass().await?,
-            greedy: self.greedy_accuracy().await?,
+            greedy: self.greedy_answers().await?,
             loglik: mean_logp(&samples),
         })
     }
@@ -298,7 +303,7 @@ impl Sharpening {
         let at_n = ns().iter().position(|&n| n >= self.config.n).unwrap_or(0);
         let rows: Vec<(String, Vec<f64>)> = vec![
             ("mass on the correct answer = accuracy of one sample (N = 1)".into(), shown.iter().map(|s| mean(&s.mass)).collect()),
-            ("greedy accuracy".into(), shown.iter().map(|s| s.greedy).collect()),
+            ("greedy accuracy".into(), shown.iter().map(|s| self.accuracy(&s.greedy)).collect()),
             (format!("best-of-{} accuracy by self-likelihood", ns()[at_n]), shown.iter().map(|s| s.bon[at_n]).collect()),
             (format!("best-of-{BON_MAX} accuracy by self-likelihood"), shown.iter().map(|s| *s.bon.last().expect("N = 1 at least")).collect()),
             ("mean log π(y|x) of a sample (nats)".into(), shown.iter().map(|s| s.loglik).collect()),
@@ -327,7 +332,30 @@ impl Sharpening {
                 series: mass,
             }),
             Figure::Table(Table { id: "summary".into(), title: "Before and after sharpening (all prompts)".into(), columns, rows }),
+            Figure::Table(self.per_prompt(&shown, label)),
         ])
+    }
+
+    /// Each prompt's correct answer, mass on it and greedy answer per snapshot; the prompts the
+    /// first snapshot covers least come first (where sharpening can lock onto a wrong answer).
+    fn per_prompt(&self, shown: &[&Snapshot], label: impl Fn(&Snapshot) -> String) -> Table {
+        let mut order: Vec<usize> = (0..self.config.prompts).collect();
+        order.sort_by(|&a, &b| shown[0].mass[a].total_cmp(&shown[0].mass[b]));
+        let rows = order
+            .iter()
+            .map(|&i| {
+                let mut cells = vec![format!("#{i}"), self.task.text(self.task.truth(i))];
+                for s in shown {
+                    cells.extend([format!("{:.3}", s.mass[i]), self.task.text(&s.greedy[i])]);
+                }
+                TableRow { cells, detail: None }
+            })
+            .collect();
+        let mut columns = vec!["prompt".to_string(), "correct answer".to_string()];
+        for s in shown {
+            columns.extend([format!("π(correct), {}", label(s)), format!("greedy answer, {}", label(s))]);
+        }
+        Table { id: "prompts".into(), title: "Per prompt, least covered first".into(), columns, rows }
     }
 }
 
