@@ -355,7 +355,7 @@ impl Sharpening {
         for s in shown {
             columns.extend([format!("π(correct), {}", label(s)), format!("greedy answer, {}", label(s))]);
         }
-        Table { id: "prompts".into(), title: "Per prompt, least covered first".into(), columns, rows }
+        Table { id: "prompts".into(), title: "Per prompt, least covered first (? is a token that is not a letter)".into(), columns, rows }
     }
 }
 
