@@ -207,8 +207,7 @@ impl Sharpening {
         Ok(())
     }
 
-    /// Best-of-`n` accuracy over disjoint groups of `n` of `samples` (k per prompt, in order),
-    /// and the samples' mean log π.
+    /// Best-of-`n` accuracy over disjoint groups of `n` of `samples` (k per prompt, in order).
     fn best_of(&self, samples: &[Completion], k: usize, n: usize) -> f64 {
         let mut right = 0;
         for (i, per_prompt) in samples.chunks(k).enumerate() {
@@ -217,7 +216,7 @@ impl Sharpening {
         right as f64 / (self.config.prompts * (k / n)) as f64
     }
 
-    /// Mean π(correct answer) over the prompts, and per prompt.
+    /// π(correct answer | prompt), per prompt: exactly the chance that one sample is right.
     async fn correct_mass(&self) -> Result<Vec<f64>> {
         let all: Vec<usize> = (0..self.config.prompts).collect();
         let truths: Vec<Vec<u32>> = all.iter().map(|&i| self.task.truth(i).to_vec()).collect();
@@ -234,8 +233,8 @@ impl Sharpening {
         answers.iter().enumerate().filter(|(i, a)| a[..] == *self.task.truth(*i)).count() as f64 / answers.len() as f64
     }
 
-    /// The metric row now, in the order of METRICS. The loss
-    /// is that of the last step's batch; at step 0, of noisy labels from a stream of their own.
+    /// The metric row now, in the order of METRICS. The loss is that of the last step's batch;
+    /// at step 0, of noisy labels from a stream of their own.
     async fn evaluate(&mut self) -> Result<MetricRow> {
         let loss = match &self.last_loss {
             Some(l) => l.to_vec().await?[0],
@@ -255,8 +254,8 @@ impl Sharpening {
         Ok(MetricRow { step: self.steps, values: values.iter().map(|&v| v as f32).collect() })
     }
 
-    /// Best-of-N against N, the mass per prompt and greedy accuracy, from a stream of its own
-    /// (figures are asked for at any time and must not move the run's streams).
+    /// Best-of-N accuracy against N, the mass per prompt and the greedy answers, sampled from a
+    /// stream of its own: figures are asked for at any time and must not move the run's streams.
     async fn snapshot(&self) -> Result<Snapshot> {
         let all: Vec<usize> = (0..self.config.prompts).collect();
         let samples = sample(&self.model, &self.device, &self.task, &all, BON_MAX, &mut Rng::stream(self.config.seed, "figures")).await?;
@@ -289,7 +288,11 @@ impl Sharpening {
 
     async fn compute_figures(&self) -> Result<Vec<Figure>> {
         let now = self.snapshot().await?;
-        let label = |s: &Snapshot| if self.base.as_ref().is_some_and(|b| s.step > b.step) { format!("after SFT-sharpening (step {})", s.step) } else { format!("base model (step {})", s.step) };
+        let label = |s: &Snapshot| match s.step.cmp(&self.config.sharpen_at) {
+            std::cmp::Ordering::Less => format!("pre-training (step {})", s.step),
+            std::cmp::Ordering::Equal => format!("base model (step {})", s.step),
+            std::cmp::Ordering::Greater => format!("after SFT-sharpening (step {})", s.step),
+        };
         let shown: Vec<&Snapshot> = self.base.iter().filter(|b| b.step != now.step).chain([&now]).collect();
         let q = self.config.coverage;
         let mut bon: Vec<Series> = shown.iter().map(|s| Series { name: label(s), y: s.bon.clone() }).collect();
