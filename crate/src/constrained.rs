@@ -19,7 +19,7 @@
 use crate::error::Result;
 use crate::nn::Transformer;
 use crate::rng::Rng;
-use crate::sample::{draw, next_logprobs};
+use crate::sample::{argmax, draw, next_logprobs};
 use crate::tensor::Device;
 
 /// What the sampler may ask about the constraint.
@@ -150,17 +150,6 @@ impl Chain {
             self.finish(v);
         }
     }
-}
-
-/// The most likely token (the lowest id among ties).
-fn argmax(logp: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &l) in logp.iter().enumerate() {
-        if l > logp[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 /// Runs every chain until it has spent its budget: each round, one forward pass answers the

@@ -6,11 +6,14 @@
 //! then reads the rows back. There is no KV cache: the toy sequences are a few dozen tokens.
 //! `draw` then picks a token on the host with temperature and top-p (nucleus) truncation:
 //! the vocabularies here are a handful of tokens, so a GPU draw would buy nothing.
+//! `complete` extends many prefixes by a fixed number of tokens this way and returns each
+//! completion with its log-likelihood; `score` gives log π(y|x) of given completions with one
+//! teacher-forced pass (the self-reward of Huang et al. 2024, "The Sharpening Mechanism").
 
 use crate::error::Result;
 use crate::nn::Transformer;
 use crate::rng::Rng;
-use crate::tensor::{Device, Index};
+use crate::tensor::{ClassLoss, Device, Index, Normalizer};
 
 /// Log-probabilities (V each) of the next token after each prefix. A prefix is the tokens after
 /// `bos`, shorter than the model's `seq_len`; the input is `bos`, the prefix, then `bos` padding,
@@ -60,9 +63,93 @@ pub fn draw(logp: &[f32], temperature: f64, top_p: f64, rng: &mut Rng) -> u32 {
     p[kept - 1].0
 }
 
+/// The most likely token (the lowest id among ties).
+pub fn argmax(logp: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &l) in logp.iter().enumerate() {
+        if l > logp[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// A continuation of a prefix and its log-likelihood Σ log π(token | everything before it).
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub tokens: Vec<u32>,
+    pub logp: f64,
+}
+
+/// Extends every prefix by `len` tokens, one batched query per position; `pick` chooses each
+/// token from its log-probabilities (`draw` for ancestral sampling, `argmax` for greedy). The
+/// log-likelihood is summed in f64 in token order, so it is the same on every target.
+pub async fn complete(model: &Transformer, device: &Device, bos: u32, prefixes: &[Vec<u32>], len: usize, mut pick: impl FnMut(&[f32]) -> u32) -> Result<Vec<Completion>> {
+    let mut seqs: Vec<Vec<u32>> = prefixes.to_vec();
+    let mut out: Vec<Completion> = prefixes.iter().map(|_| Completion { tokens: Vec::with_capacity(len), logp: 0.0 }).collect();
+    for _ in 0..len {
+        let views: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
+        let logps = next_logprobs(model, device, bos, &views).await?;
+        for ((seq, c), logp) in seqs.iter_mut().zip(&mut out).zip(&logps) {
+            let t = pick(logp);
+            seq.push(t);
+            c.tokens.push(t);
+            c.logp += logp[t as usize] as f64;
+        }
+    }
+    Ok(out)
+}
+
+/// The next-token loss of completions `ys[i]` teacher-forced after their prefixes `xs[i]` (all
+/// prefixes of one length, all completions of one length): the input is `bos`, x, y and `bos`
+/// padding; y[j] is predicted at the position of the token before it. Its `losses` are the
+/// per-token −log π, completion by completion; its `loss`, their mean, trains on the ys (SFT).
+pub fn teacher_forced(model: &Transformer, device: &Device, bos: u32, xs: &[Vec<u32>], ys: &[Vec<u32>]) -> Result<ClassLoss> {
+    let t = model.shape.seq_len;
+    let (px, py) = (xs.first().map_or(0, Vec::len), ys.first().map_or(0, Vec::len));
+    debug_assert!(px + py <= t, "{px} + {py} tokens do not fit in {t} positions");
+    let mut ids = Vec::with_capacity(xs.len() * t);
+    let (mut rows, mut targets) = (vec![], vec![]);
+    for (b, (x, y)) in xs.iter().zip(ys).enumerate() {
+        ids.push(bos);
+        ids.extend_from_slice(x);
+        ids.extend_from_slice(&y[..py - 1]);
+        ids.resize((b + 1) * t, bos);
+        rows.extend((0..py).map(|j| (b * t + px + j) as u32));
+        targets.extend_from_slice(y);
+    }
+    let hidden = model.hidden(&Index::new(device, ids, model.shape.vocab)?)?;
+    let logits = model.logits_at(&hidden, &Index::new(device, rows, xs.len() * t)?)?;
+    logits.cross_entropy_with(&Index::new(device, targets, model.shape.n_out)?, Normalizer::Softmax)
+}
+
+/// log π(y|x) of each completion `ys[i]` after its prefix `xs[i]` (as in `teacher_forced`): the
+/// per-token losses read back and summed in f64, completion by completion.
+pub async fn score(model: &Transformer, device: &Device, bos: u32, xs: &[Vec<u32>], ys: &[Vec<u32>]) -> Result<Vec<f64>> {
+    let py = ys.first().map_or(1, Vec::len).max(1);
+    let nll = teacher_forced(model, device, bos, xs, ys)?.losses.to_vec().await?;
+    Ok(nll.chunks(py).map(|c| -c.iter().map(|&l| l as f64).sum::<f64>()).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::TransformerShape;
+
+    #[test]
+    fn score_agrees_with_the_likelihood_complete_accumulates() {
+        // log π(y|x) = Σ_j log π(y_j | x, y_<j): once token by token, once teacher-forced.
+        let shape = TransformerShape { vocab: 6, seq_len: 4, d_model: 16, heads: 2, layers: 1, n_out: 6 };
+        let model = Transformer::new(&Device::Cpu, &mut Rng::stream(0, "init"), shape).unwrap();
+        let xs = vec![vec![1], vec![2], vec![3]];
+        let mut rng = Rng::stream(0, "draw");
+        let done = pollster::block_on(complete(&model, &Device::Cpu, 0, &xs, 3, |lp| draw(lp, 1.0, 1.0, &mut rng))).unwrap();
+        let ys: Vec<Vec<u32>> = done.iter().map(|c| c.tokens.clone()).collect();
+        let scored = pollster::block_on(score(&model, &Device::Cpu, 0, &xs, &ys)).unwrap();
+        for (c, s) in done.iter().zip(&scored) {
+            assert!((c.logp - s).abs() < 1e-5, "{:?}: complete {} vs score {s}", c.tokens, c.logp);
+        }
+    }
 
     #[test]
     fn draw_follows_the_distribution_and_top_p_cuts_the_tail() {
