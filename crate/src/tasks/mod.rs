@@ -4,3 +4,4 @@ pub mod dyck;
 pub mod modular;
 pub mod flipflop;
 pub mod linreg;
+pub mod mqar;

@@ -10,6 +10,7 @@ pub mod grokfast;
 pub mod icl_linreg;
 pub mod stablemax;
 pub mod backtrack;
+pub mod hedgehog;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,7 +59,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY, hedgehog::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

@@ -10,9 +10,10 @@ import { grokfast } from './grokfast';
 import { iclLinreg } from './icl-linreg';
 import { stablemax } from './stablemax';
 import { backtrack } from './backtrack';
+import { hedgehog } from './hedgehog';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax, backtrack];
+const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax, backtrack, hedgehog];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (
