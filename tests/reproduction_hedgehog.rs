@@ -76,6 +76,6 @@ fn impossible_settings_are_refused_with_a_message() {
         let err = entry.config_from_pairs(&[(set.0.to_string(), set.1.to_string())]).err().unwrap_or_else(|| panic!("{set:?} was accepted"));
         assert!(err.to_string().contains(needle), "{set:?}: unhelpful error '{err}'");
     }
-    let err = entry.config_from_pairs(&[("d_model".into(), "128".into())]).err().expect("heads of 128 channels were accepted");
+    let err = entry.config_from_pairs(&[("d_model".into(), "128".into())]).expect_err("heads of 128 channels were accepted");
     assert!(err.to_string().contains("64"), "unhelpful error '{err}'");
 }

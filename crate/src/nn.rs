@@ -109,7 +109,7 @@ impl HedgehogMap {
         let (&[b, t, c], hs) = (x.shape(), self.signs.shape()[0]) else { unreachable!("(B, T, C) from a Linear") };
         let nh = c / hs;
         let z = map.forward(&x.reshape(&[b * t * nh, hs])?)?.matmul(&self.signs)?;
-        Ok(z.reshape(&[b * t * nh * 2, hs])?.log_softmax().exp().reshape(&[b, t, nh * 2 * hs])?)
+        z.reshape(&[b * t * nh * 2, hs])?.log_softmax().exp().reshape(&[b, t, nh * 2 * hs])
     }
 }
 

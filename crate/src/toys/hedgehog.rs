@@ -85,7 +85,7 @@ fn validate(config: &Map<String, Value>) -> Result<()> {
     if c.queries > c.pairs {
         return Err(Error::msg(format!("queries = {} must not exceed pairs = {}: each query asks for a different key", c.queries, c.pairs)));
     }
-    if c.d_model % c.heads != 0 || c.d_model / c.heads > 64 {
+    if !c.d_model.is_multiple_of(c.heads) || c.d_model / c.heads > 64 {
         return Err(Error::msg(format!("heads = {} must divide d_model = {} into heads of at most 64 channels (Hedgehog's 2·64 features are the kernel's limit)", c.heads, c.d_model)));
     }
     Ok(())
@@ -220,7 +220,7 @@ impl Hedgehog {
         }
         for _ in 0..n {
             self.train_step()?;
-            if self.steps % self.config.eval_every == 0 {
+            if self.steps.is_multiple_of(self.config.eval_every) {
                 eval(self, &mut queue)?;
             }
         }
