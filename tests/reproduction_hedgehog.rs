@@ -6,6 +6,7 @@
 //! softmax's. The toy's defaults with a smaller test set and 700 steps instead of 1,000 (softmax
 //! finds its recall circuit around step 550 with seed 0).
 
+use papertoys::backend::gpu::Gpu;
 use papertoys::figures::Figure;
 use papertoys::metrics::MetricRow;
 use papertoys::toys::{self, Toy};
@@ -15,9 +16,13 @@ const BUDGET: u64 = 700;
 const SMALL: [(&str, &str); 2] = [("test_sequences", "128"), ("eval_every", "100")];
 
 fn build(set: &[(&str, &str)]) -> Box<dyn Toy> {
+    build_on(&Device::Cpu, set)
+}
+
+fn build_on(device: &Device, set: &[(&str, &str)]) -> Box<dyn Toy> {
     let entry = toys::find("hedgehog").unwrap();
     let pairs: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    (entry.build)(&entry.config_from_pairs(&pairs).unwrap(), &Device::Cpu).unwrap()
+    (entry.build)(&entry.config_from_pairs(&pairs).unwrap(), device).unwrap()
 }
 
 /// Columns per arm: recall accuracy, loss, entropy; arms softmax, linear (elu+1), hedgehog.
@@ -78,4 +83,25 @@ fn impossible_settings_are_refused_with_a_message() {
     }
     let err = entry.config_from_pairs(&[("d_model".into(), "128".into())]).expect_err("heads of 128 channels were accepted");
     assert!(err.to_string().contains("64"), "unhelpful error '{err}'");
+}
+
+#[test]
+fn gpu_follows_cpu_for_20_steps() {
+    // All three arms, the linear ones through linear_attention.wgsl, on whatever adapter wgpu
+    // finds (lavapipe in CI; without one this fails). Tolerances as in tests/training.rs: the
+    // GPU sums in its own fixed order and may fuse multiply-adds, which 20 Adam steps amplify a
+    // little; an accuracy may differ by a couple of borderline queries (out of 64).
+    let tiny = [("vocab", "16"), ("pairs", "4"), ("queries", "2"), ("d_model", "16"), ("batch_size", "16"), ("test_sequences", "32"), ("eval_every", "10")];
+    let gpu = Device::Gpu(pollster::block_on(Gpu::new()).unwrap_or_else(|e| panic!("no GPU adapter for the GPU tests: {e}")));
+    let cpu_rows = pollster::block_on(build(&tiny).step(20)).unwrap();
+    let gpu_rows = pollster::block_on(build_on(&gpu, &tiny).step(20)).unwrap();
+    assert_eq!(cpu_rows.len(), gpu_rows.len());
+    let names = ["recall_acc", "loss", "entropy"];
+    for (c, g) in cpu_rows.iter().zip(&gpu_rows) {
+        for (i, (&cv, &gv)) in c.values.iter().zip(&g.values).enumerate() {
+            let name = names[i % 3];
+            let tol = if name == "recall_acc" { 0.04 } else { 1e-2 * cv.abs().max(1.0) };
+            assert!((cv - gv).abs() <= tol, "step {}: arm {} {name} cpu {cv} gpu {gv} (|diff| {} > {tol})", c.step, i / 3, (cv - gv).abs());
+        }
+    }
 }
