@@ -1,5 +1,5 @@
-// elementwise.wgsl — one thread per element: add, mul, scale, add_bias, and the GELU and ReLU
-// activations forward and backward (spec: docs/kernels.md).
+// elementwise.wgsl — one thread per element: add, mul, scale, add_bias, and the GELU, ReLU, elu+1
+// and exp activations forward and backward (spec: docs/kernels.md).
 //
 // Shapes: every array is (n) flat; add_bias reads x, out as (rows, cols) and bias as (cols).
 //   add:           out = a + b                 mul:           out = a · b
@@ -7,6 +7,9 @@
 //   gelu_forward:  y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
 //   gelu_backward: dx = dy · gelu'(x)          relu_forward:  y = max(x, 0)
 //   relu_backward: dx = x > 0 ? dy : 0
+//   elu_plus_one_forward:  y = x > 0 ? x + 1 : exp(x)
+//   elu_plus_one_backward: dx = x > 0 ? dy : dy · exp(x)
+//   exp_forward:   y = exp(x)                  exp_backward:  dx = dy · y (from the output y)
 //
 // Workgroup layout: 256 threads, one element each. With g = ceil(n / 256) workgroups the host
 // dispatches (min(g, 65535), ceil(g / 65535), 1) and element = (wg.x + wg.y·nwg.x)·256 + lid,
@@ -25,12 +28,13 @@ struct BiasDims { rows: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> sdims: ScaleDims;
 @group(0) @binding(0) var<uniform> bdims: BiasDims;
 
-// binary: add, mul, add_bias (a = x, b = bias), gelu_backward and relu_backward (a = x, b = dy)
+// binary: add, mul, add_bias (a = x, b = bias), gelu/relu/elu_plus_one_backward (a = x, b = dy),
+// exp_backward (a = y, b = dy)
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-// unary: scale, gelu_forward, relu_forward
+// unary: scale, gelu_forward, relu_forward, elu_plus_one_forward, exp_forward
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
@@ -115,4 +119,40 @@ fn relu_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
     let i = element(wg, nwg, lid);
     if (i >= dims.n) { return; }
     out[i] = select(0.0, b[i], a[i] > 0.0);
+}
+
+// elu+1 (Katharopoulos et al. 2020): x + 1 for x > 0, exp(x) otherwise; a positive feature map.
+@compute @workgroup_size(256)
+fn elu_plus_one_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                        @builtin(local_invocation_index) lid: u32) {
+    let i = element(wg, nwg, lid);
+    if (i >= dims.n) { return; }
+    let v = x[i];
+    y[i] = select(exp(min(v, 0.0)), v + 1.0, v > 0.0);
+}
+
+@compute @workgroup_size(256)
+fn elu_plus_one_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+    let i = element(wg, nwg, lid);
+    if (i >= dims.n) { return; }
+    let v = a[i];
+    out[i] = select(b[i] * exp(min(v, 0.0)), b[i], v > 0.0);
+}
+
+@compute @workgroup_size(256)
+fn exp_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let i = element(wg, nwg, lid);
+    if (i >= dims.n) { return; }
+    y[i] = exp(x[i]);
+}
+
+// dx = dy · exp(x), from the forward's output: a = y, b = dy.
+@compute @workgroup_size(256)
+fn exp_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+    let i = element(wg, nwg, lid);
+    if (i >= dims.n) { return; }
+    out[i] = a[i] * b[i];
 }

@@ -638,3 +638,58 @@ fn log_softmax_forward_and_backward_match_cpu() {
         check(&format!("log_softmax_backward {n}x{v}"), &back[1], &dx);
     }
 }
+
+#[test]
+fn linear_attention_forward_and_backward_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(14);
+    // (b, t, c, nh, f): a single step, heads and features past one workgroup's 64 threads, the
+    // largest supported F and hs.
+    for (b, t, c, nh, f) in [(1usize, 1usize, 4usize, 1usize, 4usize), (2, 17, 32, 2, 32), (1, 40, 128, 1, 128), (2, 9, 64, 4, 70)] {
+        let d = cpu::LinearDims { b, t, c, nh, f };
+        let nf = b * t * nh * f;
+        let (fq, fk) = (r.vec_in(nf, 0.05, 1.5), r.vec_in(nf, 0.05, 1.5));
+        let (v, dout) = (r.vec(b * t * c), r.vec(b * t * c));
+        let (gq, gk, gv, gdout) = (g.upload(&fq), g.upload(&fk), g.upload(&v), g.upload(&dout));
+        let (gout, gden) = (g.alloc(b * t * c), g.alloc(b * nh * t));
+        let (gdq, gdk, gdv) = (g.alloc(nf), g.alloc(nf), g.alloc(b * t * c));
+        g.linear_attention_forward(&gq, &gk, &gv, &gout, &gden, d);
+        g.linear_attention_backward(&gdout, &gout, &gq, &gk, &gv, &gden, &gdq, &gdk, &gdv, d);
+        let (mut out, mut den) = (vec![0.0; b * t * c], vec![0.0; b * nh * t]);
+        cpu::linear_attention_forward(&fq, &fk, &v, &mut out, &mut den, d);
+        let (mut dq, mut dk, mut dv) = (vec![0.0; nf], vec![0.0; nf], vec![0.0; b * t * c]);
+        cpu::linear_attention_backward(&dout, &out, &fq, &fk, &v, &den, &mut dq, &mut dk, &mut dv, d);
+        let back = read(&g, &[&gout, &gden, &gdq, &gdk, &gdv]);
+        let s = format!("b={b} t={t} c={c} nh={nh} f={f}");
+        check(&format!("linear_attention_forward out {s}"), &back[0], &out);
+        check(&format!("linear_attention_forward den {s}"), &back[1], &den);
+        check(&format!("linear_attention_backward dfq {s}"), &back[2], &dq);
+        check(&format!("linear_attention_backward dfk {s}"), &back[3], &dk);
+        check(&format!("linear_attention_backward dv {s}"), &back[4], &dv);
+    }
+}
+
+#[test]
+fn elu_plus_one_and_exp_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(15);
+    for n in [1usize, 257, 10_007] {
+        let (x, dy) = (r.vec_in(n, -8.0, 8.0), r.vec(n));
+        let (gx, gdy, gy, gdx) = (g.upload(&x), g.upload(&dy), g.alloc(n), g.alloc(n));
+        let (mut y, mut dx) = (vec![0.0; n], vec![0.0; n]);
+        g.elu_plus_one_forward(&gx, &gy, n);
+        g.elu_plus_one_backward(&gx, &gdy, &gdx, n);
+        cpu::elu_plus_one_forward(&x, &mut y);
+        cpu::elu_plus_one_backward(&x, &dy, &mut dx);
+        let back = read(&g, &[&gy, &gdx]);
+        check(&format!("elu_plus_one_forward n={n}"), &back[0], &y);
+        check(&format!("elu_plus_one_backward n={n}"), &back[1], &dx);
+        g.exp_forward(&gx, &gy, n);
+        g.exp_backward(&gy, &gdy, &gdx, n);
+        cpu::exp_forward(&x, &mut y);
+        cpu::exp_backward(&y.clone(), &dy, &mut dx);
+        let back = read(&g, &[&gy, &gdx]);
+        check(&format!("exp_forward n={n}"), &back[0], &y);
+        check(&format!("exp_backward n={n}"), &back[1], &dx);
+    }
+}

@@ -800,3 +800,77 @@ fn slow_gradient_filter_gpu_matches_cpu_over_five_steps() {
             .collect()
     });
 }
+
+// ------------------------------------------------------------------ linear attention and its feature maps
+
+#[test]
+fn linear_attention_weighs_values_by_feature_dot_products() {
+    // One head, F = 1, hs = 1: φq = [1 1], φk = [1 3], v = [2 4].
+    // t=0: out = φq_0φk_0·v_0 / (φq_0φk_0 + ε) = 2 (to 1e-6).
+    // t=1: out = (1·1·2 + 1·3·4) / (1·1 + 1·3) = 14/4 = 3.5.
+    let cpu = Device::Cpu;
+    let (q, k, v) = (tensor(&cpu, &[1, 2, 1], &[1., 1.]), tensor(&cpu, &[1, 2, 1], &[1., 3.]), tensor(&cpu, &[1, 2, 1], &[2., 4.]));
+    expect("linear_attention", &q.linear_attention(&k, &v, 1).unwrap(), &[1, 2, 1], &[2., 3.5]);
+    // elu+1: x + 1 above 0, exp(x) below: [−1 0 2] → [e⁻¹ 1 3]; exp: [0 1] → [1 e].
+    expect("elu_plus_one", &tensor(&cpu, &[3], &[-1., 0., 2.]).elu_plus_one(), &[3], &[0.367_879_44, 1., 3.]);
+    expect("exp", &tensor(&cpu, &[2], &[0., 1.]).exp(), &[2], &[1., std::f32::consts::E]);
+}
+
+#[test]
+fn linear_attention_equals_its_implied_weights_times_v_on_both_devices() {
+    // The scan gives Σ_s a_ts v_s with the weights `attention_weights` forms in the quadratic
+    // way, and those rows are causal distributions.
+    let (b, t, nh, f, c) = (2, 6, 2, 3, 4);
+    let mut r = Rng::stream(4, "implied weights");
+    let (q, k, v) = (uniform(&mut r, b * t * nh * f, 0.1, 2.), uniform(&mut r, b * t * nh * f, 0.1, 2.), uniform(&mut r, b * t * c, -1., 1.));
+    on_both_devices("linear attention weights", PARITY, |dev| {
+        let out = tensor(dev, &[b, t, nh * f], &q).linear_attention(&tensor(dev, &[b, t, nh * f], &k), &tensor(dev, &[b, t, c], &v), nh).unwrap();
+        let att = pollster::block_on(out.attention_weights()).unwrap().expect("linear attention has weights");
+        let hs = c / nh;
+        let mut want = vec![0.0f32; b * t * c];
+        for (row, a) in att.chunks(t).enumerate() {
+            let (bi, h, ti) = (row / (nh * t), row / t % nh, row % t);
+            let sum: f32 = a[..=ti].iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5 && a[ti + 1..].iter().all(|&x| x == 0.0), "row {row} is not causal: {a:?}");
+            for (s, &w) in a.iter().enumerate() {
+                for j in 0..hs {
+                    want[(bi * t + ti) * c + h * hs + j] += w * v[(bi * t + s) * c + h * hs + j];
+                }
+            }
+        }
+        check("scan vs weights·v", ("scan", "weights·v"), &vals(&out), &want, PARITY);
+        vec![("out".into(), vals(&out)), ("weights".into(), att)]
+    });
+}
+
+gradient_and_parity_tests!(elu_plus_one, exp, linear_attention);
+
+// elu+1' = [x > 0] + [x ≤ 0]·exp(x); inputs keep |x| ≥ 0.1 > h so the kink is never straddled
+fn elu_plus_one() -> Case {
+    Case::new("elu_plus_one", &[(&[12], 0.1, 2.)], |dev, x| {
+        let signs: Vec<f32> = (0..12).map(|i| if i % 3 == 0 { 1. } else { -1. }).collect();
+        Ok(x[0].mul(&tensor(dev, &[12], &signs))?.elu_plus_one())
+    })
+}
+// exp' = exp
+fn exp() -> Case {
+    Case::new("exp", &[(&[10], -2., 2.)], |_, x| Ok(x[0].exp()))
+}
+// dφq_t = S_t dA_t + dD_t z_t; dφk_s = G_s v_s + g_s; dv_s = G_sᵀφk_s (see autograd.rs). Positive
+// features, as every feature map gives; 2 heads of 3 features, hs = 2.
+fn linear_attention() -> Case {
+    Case::new("linear_attention", &[(&[2, 5, 6], 0.2, 1.5), (&[2, 5, 6], 0.2, 1.5), (&[2, 5, 4], -1., 1.)], |_, x| x[0].linear_attention(&x[1], &x[2], 2))
+}
+
+#[test]
+fn linear_attention_refuses_bad_shapes_and_sizes() {
+    let cpu = Device::Cpu;
+    let q = tensor(&cpu, &[1, 2, 6], &[1.; 12]);
+    let v = tensor(&cpu, &[1, 2, 4], &[1.; 8]);
+    assert!(q.linear_attention(&q, &v, 4).is_err(), "4 heads do not divide 6 features");
+    assert!(q.linear_attention(&q, &tensor(&cpu, &[1, 3, 4], &[1.; 12]), 2).is_err(), "v of another length");
+    let wide = tensor(&cpu, &[1, 1, 129], &[1.; 129]);
+    let Err(err) = wide.linear_attention(&wide, &tensor(&cpu, &[1, 1, 2], &[1.; 2]), 1) else { panic!("129 features per head were accepted") };
+    let err = err.to_string();
+    assert!(err.contains("129"), "unhelpful error: {err}");
+}

@@ -60,10 +60,11 @@ fn topo_order(root: &Tensor) -> Vec<Tensor> {
 fn inputs(op: &Op) -> Vec<&Tensor> {
     match op {
         Op::Leaf => vec![],
-        Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::GatherRows(x, _) => vec![x],
+        Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => vec![x],
         Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
         Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
         Op::Attention { qkv, .. } => vec![qkv],
+        Op::LinearAttention { fq, fk, v, .. } => vec![fq, fk, v],
         Op::CrossEntropy { logits, .. } => vec![logits],
         Op::Dropout(x, _) => vec![x],
         Op::LogSoftmax(x) => vec![x],
@@ -144,6 +145,18 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::relu_backward(x, d, o), |gpu, [x, d], [o]| gpu.relu_backward(x, d, o, n));
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
+        // y = x + 1 (x > 0), exp(x) (x ≤ 0): dx = dy·(x > 0 ? 1 : exp(x))
+        Op::EluPlusOne(x) => {
+            let n = x.numel();
+            let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::elu_plus_one_backward(x, d, o), |gpu, [x, d], [o]| gpu.elu_plus_one_backward(x, d, o, n));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
+        // y = exp(x): dx = dy·y
+        Op::Exp(x) => {
+            let n = x.numel();
+            let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [n], |[y, d], [o]| cpu::exp_backward(y, d, o), |gpu, [y, d], [o]| gpu.exp_backward(y, d, o, n));
+            grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
         Op::LayerNorm { x, gamma, beta, mean, rstd } => {
             let c = gamma.numel();
             let rows = x.numel() / c;
@@ -188,6 +201,23 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
                 |gpu, [d, q, a], [o]| gpu.attention_backward(d, q, a, o, b, tt, c, nh),
             );
             grads.accumulate(qkv, leaf(qkv, qkv.shape(), dqkv))?;
+        }
+        // out_t = A_t/D_t, A_t = φq_tᵀS_t, D_t = φq_t·z_t + ε: dφq_t = S_t dA_t + dD_t z_t;
+        // with G_s = Σ_{t≥s} φq_t dA_tᵀ, g_s = Σ_{t≥s} dD_t φq_t: dφk_s = G_s v_s + g_s, dv_s = G_sᵀφk_s
+        // (dA_t = dout_t/D_t, dD_t = −dout_t·out_t/D_t; see cpu::linear_attention_backward).
+        Op::LinearAttention { fq, fk, v, den, nh } => {
+            let (&[b, tt, nf], &[_, _, c]) = (fq.shape(), v.shape()) else { unreachable!("checked in forward") };
+            let d = cpu::LinearDims { b, t: tt, c, nh: *nh, f: nf / nh };
+            let [dfq, dfk, dv] = run_kernel(
+                dev,
+                [&*g.storage(), &*t.storage(), &*fq.storage(), &*fk.storage(), &*v.storage(), den],
+                [fq.numel(), fk.numel(), v.numel()],
+                |[dy, y, q, k, v, dn], [dq, dk, dv]| cpu::linear_attention_backward(dy, y, q, k, v, dn, dq, dk, dv, d),
+                |gpu, [dy, y, q, k, v, dn], [dq, dk, dv]| gpu.linear_attention_backward(dy, y, q, k, v, dn, dq, dk, dv, d),
+            );
+            grads.accumulate(fq, leaf(fq, fq.shape(), dfq))?;
+            grads.accumulate(fk, leaf(fk, fk.shape(), dfk))?;
+            grads.accumulate(v, leaf(v, v.shape(), dv))?;
         }
         // loss = mean_i CE(logits_i): dlogits = (softmax − onehot) · dloss / N;
         // for StableMax each entry is further divided by 1 + |logit| (see the kernel).

@@ -1,5 +1,6 @@
 //! Layers built from `Tensor` ops: Linear, LayerNorm, a pre-LN transformer block and a small
-//! decoder-only transformer (GPT-2's layout, as in nanoGPT's `model.py`).
+//! decoder-only transformer (GPT-2's layout, as in nanoGPT's `model.py`), whose attention is
+//! softmax or linear (elu+1 or Hedgehog feature maps).
 //! Initialisation follows PyTorch's defaults: Linear U(±1/√fan_in), Embedding N(0, 1),
 //! LayerNorm γ = 1, β = 0; all draws come from the run's "init" stream.
 
@@ -104,10 +105,62 @@ impl Mlp {
     }
 }
 
+/// Which attention a block runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttentionKind {
+    /// Causal softmax attention (the fused `attention` op).
+    Softmax,
+    /// Linear attention with φ(x) = elu(x) + 1 (Katharopoulos et al. 2020, §3.2).
+    EluLinear,
+    /// Linear attention with Hedgehog's learned feature map (Zhang et al. 2024; `HedgehogMap`).
+    Hedgehog,
+}
+
+/// Hedgehog's feature map of one head vector x (hs): φ(x) = [softmax(xW + b), softmax(−(xW + b))]
+/// over the features, 2·hs of them. The paper writes it as [exp(xW + b), exp(−xW − b)]; the
+/// authors' code (HazyResearch/lolcats, `src/model/feature_map.py`, `SoftmaxDim`)
+/// normalises each half with a softmax, which keeps exp from overflowing, and we do the same.
+/// W starts as the identity and b at 0, as in flash-linear-attention's `HedgehogFeatureMap`, so
+/// φ starts as a fixed function of the head vector. One map per layer for queries and one for
+/// keys, shared by the heads (the authors' code learns one per head).
+struct HedgehogMap {
+    q: Linear,
+    k: Linear,
+    /// (hs, 2·hs) = [I | −I], no gradient: z·signs = [z, −z].
+    signs: Tensor,
+}
+
+impl HedgehogMap {
+    fn new(dev: &Device, hs: usize) -> Result<HedgehogMap> {
+        let eye: Vec<f32> = (0..hs * hs).map(|i| if i / hs == i % hs { 1.0 } else { 0.0 }).collect();
+        let linear = || Ok::<_, crate::Error>(Linear { w: param(dev, &[hs, hs], eye.clone())?, b: param(dev, &[hs], vec![0.0; hs])? });
+        let signs = (0..hs * 2 * hs).map(|i| {
+            let (r, c) = (i / (2 * hs), i % (2 * hs));
+            if c == r { 1.0 } else if c == r + hs { -1.0 } else { 0.0 }
+        });
+        Ok(HedgehogMap { q: linear()?, k: linear()?, signs: Tensor::from_vec(dev, &[hs, 2 * hs], signs.collect(), false)? })
+    }
+
+    /// x: (B, T, NH·hs) → φ(x): (B, T, NH·2hs), with the query map or the key map.
+    fn apply(&self, x: &Tensor, map: &Linear) -> Result<Tensor> {
+        let (&[b, t, c], hs) = (x.shape(), self.signs.shape()[0]) else { unreachable!("(B, T, C) from a Linear") };
+        let nh = c / hs;
+        let z = map.forward(&x.reshape(&[b * t * nh, hs])?)?.matmul(&self.signs)?;
+        z.reshape(&[b * t * nh * 2, hs])?.log_softmax().exp().reshape(&[b, t, nh * 2 * hs])
+    }
+}
+
+/// How a block mixes positions.
+enum Mixer {
+    Softmax { qkv: Linear },
+    /// q, k, v projections, then φ on q and k (elu+1 when `hedgehog` is None) and `linear_attention`.
+    Linear { q: Linear, k: Linear, v: Linear, hedgehog: Option<HedgehogMap> },
+}
+
 /// x + attn(ln1(x)), then + mlp(ln2(x)), with a 4·C GELU MLP.
 pub struct Block {
     ln1: LayerNorm,
-    qkv: Linear,
+    mixer: Mixer,
     proj: Linear,
     ln2: LayerNorm,
     fc: Linear,
@@ -117,9 +170,23 @@ pub struct Block {
 
 impl Block {
     pub fn new(dev: &Device, rng: &mut Rng, c: usize, heads: usize) -> Result<Block> {
+        Block::with_attention(dev, rng, c, heads, AttentionKind::Softmax)
+    }
+
+    pub fn with_attention(dev: &Device, rng: &mut Rng, c: usize, heads: usize, kind: AttentionKind) -> Result<Block> {
+        let ln1 = LayerNorm::new(dev, c)?;
+        let mixer = match kind {
+            AttentionKind::Softmax => Mixer::Softmax { qkv: Linear::new(dev, rng, c, 3 * c)? },
+            _ => Mixer::Linear {
+                q: Linear::new(dev, rng, c, c)?,
+                k: Linear::new(dev, rng, c, c)?,
+                v: Linear::new(dev, rng, c, c)?,
+                hedgehog: (kind == AttentionKind::Hedgehog).then(|| HedgehogMap::new(dev, c / heads)).transpose()?,
+            },
+        };
         Ok(Block {
-            ln1: LayerNorm::new(dev, c)?,
-            qkv: Linear::new(dev, rng, c, 3 * c)?,
+            ln1,
+            mixer,
             proj: Linear::new(dev, rng, c, c)?,
             ln2: LayerNorm::new(dev, c)?,
             fc: Linear::new(dev, rng, c, 4 * c)?,
@@ -132,19 +199,41 @@ impl Block {
         Ok(self.forward_with(x, None)?.0)
     }
 
-    /// x: (B, T, C) → (B, T, C) and the attention output (B, T, C), whose `attention_probs` are
-    /// this block's attention map. With `dropout`, both residual branches are dropped out
-    /// before they are added (GPT-2's residual dropout).
+    /// x: (B, T, C) → (B, T, C) and the attention output (B, T, C), whose `attention_probs`
+    /// (softmax) or `attention_weights` (either kind) are this block's attention map. With
+    /// `dropout`, both residual branches are dropped out before they are added (GPT-2's
+    /// residual dropout).
     pub fn forward_with(&self, x: &Tensor, dropout: Option<&Dropout>) -> Result<(Tensor, Tensor)> {
-        let qkv = self.qkv.forward(&self.ln1.forward(x)?)?;
-        let att = qkv.attention(self.heads)?;
+        let h = self.ln1.forward(x)?;
+        let att = match &self.mixer {
+            Mixer::Softmax { qkv } => qkv.forward(&h)?.attention(self.heads)?,
+            Mixer::Linear { q, k, v, hedgehog } => {
+                let (q, k) = (q.forward(&h)?, k.forward(&h)?);
+                let (fq, fk) = match hedgehog {
+                    Some(m) => (m.apply(&q, &m.q)?, m.apply(&k, &m.k)?),
+                    None => (q.elu_plus_one(), k.elu_plus_one()),
+                };
+                fq.linear_attention(&fk, &v.forward(&h)?, self.heads)?
+            }
+        };
         let x = x.add(&maybe_drop(self.proj.forward(&att)?, dropout))?;
         let h = self.fc.forward(&self.ln2.forward(&x)?)?.gelu();
         Ok((x.add(&maybe_drop(self.fc_proj.forward(&h)?, dropout))?, att))
     }
     fn params(&self, name: &str, out: &mut Vec<Param>) {
         self.ln1.params(&format!("{name}.ln1"), out);
-        self.qkv.params(&format!("{name}.attn.qkv"), out);
+        match &self.mixer {
+            Mixer::Softmax { qkv } => qkv.params(&format!("{name}.attn.qkv"), out),
+            Mixer::Linear { q, k, v, hedgehog } => {
+                q.params(&format!("{name}.attn.q"), out);
+                k.params(&format!("{name}.attn.k"), out);
+                v.params(&format!("{name}.attn.v"), out);
+                if let Some(m) = hedgehog {
+                    m.q.params(&format!("{name}.attn.phi_q"), out);
+                    m.k.params(&format!("{name}.attn.phi_k"), out);
+                }
+            }
+        }
         self.proj.params(&format!("{name}.attn.proj"), out);
         self.ln2.params(&format!("{name}.ln2"), out);
         self.fc.params(&format!("{name}.mlp.fc"), out);
@@ -184,20 +273,25 @@ pub struct Transformer {
 impl Transformer {
     /// A transformer over token ids.
     pub fn new(dev: &Device, rng: &mut Rng, s: TransformerShape) -> Result<Transformer> {
+        Transformer::with_attention(dev, rng, s, AttentionKind::Softmax)
+    }
+
+    /// A transformer over token ids whose blocks run `kind` attention.
+    pub fn with_attention(dev: &Device, rng: &mut Rng, s: TransformerShape, kind: AttentionKind) -> Result<Transformer> {
         let tok_emb = param(dev, &[s.vocab, s.d_model], (0..s.vocab * s.d_model).map(|_| rng.normal()).collect())?;
-        Transformer::with_read_in(dev, rng, s, ReadIn::Tokens(tok_emb))
+        Transformer::with_read_in(dev, rng, s, ReadIn::Tokens(tok_emb), kind)
     }
 
     /// A transformer over real vectors of width `s.vocab`, read in by a Linear layer.
     pub fn for_vectors(dev: &Device, rng: &mut Rng, s: TransformerShape) -> Result<Transformer> {
         let read_in = Linear::new(dev, rng, s.vocab, s.d_model)?;
-        Transformer::with_read_in(dev, rng, s, ReadIn::Vectors(read_in))
+        Transformer::with_read_in(dev, rng, s, ReadIn::Vectors(read_in), AttentionKind::Softmax)
     }
 
-    fn with_read_in(dev: &Device, rng: &mut Rng, s: TransformerShape, read_in: ReadIn) -> Result<Transformer> {
+    fn with_read_in(dev: &Device, rng: &mut Rng, s: TransformerShape, read_in: ReadIn, kind: AttentionKind) -> Result<Transformer> {
         let c = s.d_model;
         let pos_emb = param(dev, &[s.seq_len * c], (0..s.seq_len * c).map(|_| rng.normal()).collect())?;
-        let blocks = (0..s.layers).map(|_| Block::new(dev, rng, c, s.heads)).collect::<Result<_>>()?;
+        let blocks = (0..s.layers).map(|_| Block::with_attention(dev, rng, c, s.heads, kind)).collect::<Result<_>>()?;
         Ok(Transformer { shape: s, read_in, pos_emb, blocks, ln_f: LayerNorm::new(dev, c)?, head: Linear::new(dev, rng, c, s.n_out)? })
     }
 

@@ -120,9 +120,13 @@ pub enum Op {
     AddBias(Tensor, Tensor),
     Gelu(Tensor),
     Relu(Tensor),
+    EluPlusOne(Tensor),
+    Exp(Tensor),
     LayerNorm { x: Tensor, gamma: Tensor, beta: Tensor, mean: Storage, rstd: Storage },
     GatherRows(Tensor, Rc<Index>),
     Attention { qkv: Tensor, att: Tensor, nh: usize },
+    /// Causal linear attention over feature-mapped queries and keys; den: (B, NH, T).
+    LinearAttention { fq: Tensor, fk: Tensor, v: Tensor, den: Storage, nh: usize },
     CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage, norm: Normalizer },
     Dropout(Tensor, DropoutMask),
     LogSoftmax(Tensor),
@@ -173,10 +177,11 @@ impl Tensor {
     fn make(device: &Device, shape: Vec<usize>, storage: Storage, op: Op) -> Tensor {
         let requires_grad = match &op {
             Op::Leaf => false,
-            Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::GatherRows(x, _) => x.requires_grad(),
+            Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => x.requires_grad(),
             Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => a.requires_grad() || b.requires_grad(),
             Op::LayerNorm { x, gamma, beta, .. } => x.requires_grad() || gamma.requires_grad() || beta.requires_grad(),
             Op::Attention { qkv, .. } => qkv.requires_grad(),
+            Op::LinearAttention { fq, fk, v, .. } => fq.requires_grad() || fk.requires_grad() || v.requires_grad(),
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
             Op::Dropout(x, _) => x.requires_grad(),
             Op::LogSoftmax(x) => x.requires_grad(),
@@ -345,6 +350,21 @@ impl Tensor {
         Tensor::make(self.device(), self.shape().to_vec(), out, Op::Relu(self.clone()))
     }
 
+    /// elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise: linear attention's positive feature map
+    /// (Katharopoulos et al. 2020, §3.2).
+    pub fn elu_plus_one(&self) -> Tensor {
+        let n = self.numel();
+        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::elu_plus_one_forward(x, y), |g, [x], [y]| g.elu_plus_one_forward(x, y, n));
+        Tensor::make(self.device(), self.shape().to_vec(), out, Op::EluPlusOne(self.clone()))
+    }
+
+    /// exp(x), elementwise.
+    pub fn exp(&self) -> Tensor {
+        let n = self.numel();
+        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::exp_forward(x, y), |g, [x], [y]| g.exp_forward(x, y, n));
+        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Exp(self.clone()))
+    }
+
     /// Normalises over the last dimension C; gamma, beta: (C).
     pub fn layernorm(&self, gamma: &Tensor, beta: &Tensor) -> Result<Tensor> {
         self.same_device(gamma, "layernorm")?;
@@ -390,6 +410,48 @@ impl Tensor {
         );
         let att = Tensor::make(self.device(), vec![b, nh, t, t], att, Op::Leaf);
         Ok(Tensor::make(self.device(), vec![b, t, c], out, Op::Attention { qkv: self.clone(), att, nh }))
+    }
+
+    /// Causal linear attention with `nh` heads: out_t = Σ_{s≤t} (φq_t·φk_s) v_s / (Σ_{s≤t} φq_t·φk_s + ε),
+    /// computed as a scan (linear in T). self: φq (B, T, NH·F), fk: φk (B, T, NH·F), v: (B, T, C)
+    /// → (B, T, C). The feature map is whatever made φq and φk; they must be positive.
+    pub fn linear_attention(&self, fk: &Tensor, v: &Tensor, nh: usize) -> Result<Tensor> {
+        self.same_shape(fk, "linear_attention")?;
+        self.same_device(v, "linear_attention")?;
+        let bad = || Error::msg(format!("linear_attention: φq {:?}, φk {:?}, v {:?} with {nh} heads: need (B, T, NH·F), (B, T, NH·F), (B, T, C)", self.shape(), fk.shape(), v.shape()));
+        let (&[b, t, nf], &[vb, vt, c]) = (self.shape(), v.shape()) else { return Err(bad()) };
+        if nh == 0 || nf % nh != 0 || c % nh != 0 || (vb, vt) != (b, t) {
+            return Err(bad());
+        }
+        let d = cpu::LinearDims { b, t, c, nh, f: nf / nh };
+        use crate::backend::gpu::{LINEAR_ATTENTION_MAX_F as MAX_F, LINEAR_ATTENTION_MAX_HS as MAX_HS};
+        if d.f > MAX_F || c / nh > MAX_HS {
+            return Err(Error::msg(format!("linear_attention: {} features and head size {} per head; at most {MAX_F} and {MAX_HS} are supported", d.f, c / nh)));
+        }
+        let [out, den] = run_kernel(self.device(), [&*self.storage(), &*fk.storage(), &*v.storage()],
+            [b * t * c, b * nh * t],
+            |[q, k, v], [o, dn]| cpu::linear_attention_forward(q, k, v, o, dn, d),
+            |g, [q, k, v], [o, dn]| g.linear_attention_forward(q, k, v, o, dn, d),
+        );
+        let op = Op::LinearAttention { fq: self.clone(), fk: fk.clone(), v: v.clone(), den, nh };
+        Ok(Tensor::make(self.device(), vec![b, t, c], out, op))
+    }
+
+    /// The attention weights (B, NH, T, T) of an `attention` or `linear_attention` output, read
+    /// back for pictures; None for any other tensor. A linear attention's weights are never formed
+    /// in training; they are computed here on the host (`cpu::linear_attention_weights`).
+    pub async fn attention_weights(&self) -> Result<Option<Vec<f32>>> {
+        match self.op() {
+            Op::Attention { att, .. } => Ok(Some(att.to_vec().await?)),
+            Op::LinearAttention { fq, fk, nh, .. } => {
+                let (&[b, t, nf], nh) = (fq.shape(), *nh) else { unreachable!("checked in forward") };
+                let [q, k]: [Vec<f32>; 2] = read_all(&[fq, fk]).await?.try_into().expect("two tensors");
+                let mut att = vec![0.0; b * nh * t * t];
+                cpu::linear_attention_weights(&q, &k, &mut att, b, t, nh, nf / nh);
+                Ok(Some(att))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Mean softmax cross-entropy of logits (N, V) against targets (N). Returns the loss (1) and,

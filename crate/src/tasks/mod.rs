@@ -5,3 +5,4 @@ pub mod modular;
 pub mod flipflop;
 pub mod linreg;
 pub mod noisy_answers;
+pub mod mqar;

@@ -11,6 +11,7 @@ pub mod icl_linreg;
 pub mod stablemax;
 pub mod backtrack;
 pub mod sharpening;
+pub mod hedgehog;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -59,7 +60,7 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY, sharpening::ENTRY];
+pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY, sharpening::ENTRY, hedgehog::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

@@ -11,9 +11,10 @@ import { iclLinreg } from './icl-linreg';
 import { stablemax } from './stablemax';
 import { backtrack } from './backtrack';
 import { sharpening } from './sharpening';
+import { hedgehog } from './hedgehog';
 import type { ToyPage } from './page';
 
-const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax, backtrack, sharpening];
+const PAGES: ToyPage[] = [grokking, grokfast, flipflop, iclLinreg, stablemax, backtrack, sharpening, hedgehog];
 
 export function pageFor(toy: ToyInfo): ToyPage {
   return (

@@ -9,11 +9,13 @@
 //! which does not change any result. Outputs are overwritten, never accumulated into.
 
 mod attention;
+mod linear_attention;
 mod matmul;
 mod pool;
 mod threads;
 
 pub use attention::{attention_backward, attention_forward};
+pub use linear_attention::{linear_attention_backward, linear_attention_forward, linear_attention_weights, LinearDims, LINEAR_ATTENTION_EPS};
 pub use matmul::matmul;
 pub use pool::CpuBuffer;
 
@@ -122,6 +124,33 @@ pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
     for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
         *o = if v > 0.0 { g } else { 0.0 };
     }
+}
+
+/// y = elu(x) + 1 = x + 1 for x > 0, exp(x) for x ≤ 0: positive, the feature map of
+/// Katharopoulos et al. 2020 (§3.2). x, y: (n)
+pub fn elu_plus_one_forward(x: &[f32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = if v > 0.0 { v + 1.0 } else { libm::expf(v) };
+    }
+}
+
+/// dx = dy · (x > 0 ? 1 : exp(x)). x, dy, dx: (n)
+pub fn elu_plus_one_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
+        *o = if v > 0.0 { g } else { g * libm::expf(v) };
+    }
+}
+
+/// y = exp(x). x, y: (n)
+pub fn exp_forward(x: &[f32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = libm::expf(v);
+    }
+}
+
+/// dx = dy · y, from the forward's output y = exp(x). y, dy, dx: (n)
+pub fn exp_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    mul(y, dy, dx);
 }
 
 pub const LAYERNORM_EPS: f32 = 1e-5;

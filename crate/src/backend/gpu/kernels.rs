@@ -9,7 +9,13 @@
 
 use super::shaders as s;
 use super::{Gpu, GpuBuffer, grid_1d};
+use crate::backend::cpu::LinearDims;
 use crate::backend::{AdamParams, DropoutMask, MatmulDims};
+
+/// Largest feature count F and head size hs linear attention supports: its per-thread scan state
+/// lives in private arrays (`MAX_F`, `MAX_HS` in linear_attention.wgsl).
+pub const LINEAR_ATTENTION_MAX_F: usize = 128;
+pub const LINEAR_ATTENTION_MAX_HS: usize = 128;
 
 /// Longest sequence attention_backward supports: its per-row scratch lives in workgroup memory
 /// (`MAX_T` in attention.wgsl).
@@ -27,6 +33,13 @@ fn f(x: f32) -> u32 {
 #[track_caller]
 fn need(kernel: &str, name: &str, buf: &GpuBuffer, len: usize) {
     assert!(buf.len() >= len, "{kernel}: {name} has {} elements, needs {len}", buf.len());
+}
+
+#[track_caller]
+fn linear_limits(e: &str, d: &LinearDims) {
+    assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
+    assert!(d.f <= LINEAR_ATTENTION_MAX_F, "{e}: f = {} exceeds the supported {LINEAR_ATTENTION_MAX_F}", d.f);
+    assert!(d.c / d.nh <= LINEAR_ATTENTION_MAX_HS, "{e}: hs = {} exceeds the supported {LINEAR_ATTENTION_MAX_HS}", d.c / d.nh);
 }
 
 /// Grid for one thread per element with `per_group` threads per workgroup.
@@ -148,6 +161,26 @@ impl Gpu {
     /// dx = x > 0 ? dy : 0. x, dy, dx: (n)
     pub fn relu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
         self.binary(&s::RELU_BACKWARD, x, dy, dx, n);
+    }
+
+    /// y = x > 0 ? x + 1 : exp(x). x, y: (n)
+    pub fn elu_plus_one_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        self.unary(&s::ELU_PLUS_ONE_FORWARD, x, y, n);
+    }
+
+    /// dx = x > 0 ? dy : dy · exp(x). x, dy, dx: (n)
+    pub fn elu_plus_one_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
+        self.binary(&s::ELU_PLUS_ONE_BACKWARD, x, dy, dx, n);
+    }
+
+    /// y = exp(x). x, y: (n)
+    pub fn exp_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        self.unary(&s::EXP_FORWARD, x, y, n);
+    }
+
+    /// dx = dy · y from the forward's output y. y, dy, dx: (n)
+    pub fn exp_backward(&self, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
+        self.binary(&s::EXP_BACKWARD, y, dy, dx, n);
     }
 
     /// x: (rows, cols) → y: (rows, cols); also mean, rstd: (rows) for the backward pass.
@@ -286,6 +319,52 @@ impl Gpu {
         need(e, "dqkv", dqkv, b * t * 3 * c);
         let dims = [u(b), u(t), u(c), u(nh)];
         self.dispatch(&s::ATTENTION_BACKWARD, &dims, &[dout, qkv, att, dqkv], grid_1d(b * nh));
+    }
+
+    /// fq, fk: (b, t, nh·f), v: (b, t, c) → out: (b, t, c), den: (b, nh, t). Causal linear
+    /// attention as a scan, one workgroup per (batch, head). f ≤ `LINEAR_ATTENTION_MAX_F`,
+    /// c/nh ≤ `LINEAR_ATTENTION_MAX_HS`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn linear_attention_forward(&self, fq: &GpuBuffer, fk: &GpuBuffer, v: &GpuBuffer, out: &GpuBuffer, den: &GpuBuffer, d: LinearDims) {
+        let e = "linear_attention_forward";
+        linear_limits(e, &d);
+        let nf = d.b * d.t * d.nh * d.f;
+        need(e, "fq", fq, nf);
+        need(e, "fk", fk, nf);
+        need(e, "v", v, d.b * d.t * d.c);
+        need(e, "out", out, d.b * d.t * d.c);
+        need(e, "den", den, d.b * d.nh * d.t);
+        let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
+        self.dispatch(&s::LINEAR_ATTENTION_FORWARD, &dims, &[fq, fk, v, out, den], grid_1d(d.b * d.nh));
+    }
+
+    /// dout, out: (b, t, c), fq, fk: (b, t, nh·f), v: (b, t, c), den: (b, nh, t) →
+    /// dfq, dfk: (b, t, nh·f), dv: (b, t, c) (overwritten). Two dispatches: dfq by a forward
+    /// scan, then dfk and dv by a reverse one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn linear_attention_backward(
+        &self,
+        dout: &GpuBuffer,
+        out: &GpuBuffer,
+        fq: &GpuBuffer,
+        fk: &GpuBuffer,
+        v: &GpuBuffer,
+        den: &GpuBuffer,
+        dfq: &GpuBuffer,
+        dfk: &GpuBuffer,
+        dv: &GpuBuffer,
+        d: LinearDims,
+    ) {
+        let e = "linear_attention_backward";
+        linear_limits(e, &d);
+        let (nc, nf) = (d.b * d.t * d.c, d.b * d.t * d.nh * d.f);
+        for (name, buf, len) in [("dout", dout, nc), ("out", out, nc), ("fq", fq, nf), ("fk", fk, nf), ("v", v, nc), ("den", den, d.b * d.nh * d.t), ("dfq", dfq, nf), ("dfk", dfk, nf), ("dv", dv, nc)] {
+            need(e, name, buf, len);
+        }
+        let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
+        let groups = grid_1d(d.b * d.nh);
+        self.dispatch(&s::LINEAR_ATTENTION_BACKWARD_Q, &dims, &[dout, out, fq, fk, v, den, dfq], groups);
+        self.dispatch(&s::LINEAR_ATTENTION_BACKWARD_KV, &dims, &[dout, out, fq, fk, v, den, dfk, dv], groups);
     }
 
     /// logits: (n, v), targets: (n) u32 → losses: (n), probs: (n, v), correct: (n).

@@ -8,7 +8,7 @@
 
 /// Tiled batched matmul (and the naive reference variant).
 pub const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
-/// add, mul, scale, add_bias, GELU and ReLU.
+/// add, mul, scale, add_bias, GELU, ReLU, elu+1 and exp.
 pub const ELEMENTWISE: &str = include_str!("../../../../shaders/elementwise.wgsl");
 /// sum, sum_squares, sum_rows, count_zeros.
 pub const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
@@ -18,6 +18,8 @@ pub const OPTIM: &str = include_str!("../../../../shaders/optim.wgsl");
 pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
 /// Fused causal softmax attention, forward and backward.
 pub const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
+/// Causal linear attention as a scan over time, forward and backward.
+pub const LINEAR_ATTENTION: &str = include_str!("../../../../shaders/linear_attention.wgsl");
 /// Softmax and StableMax cross-entropy, forward and backward.
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
@@ -75,6 +77,10 @@ mod table {
     pub const GELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_backward", &[R, R, W]);
     pub const RELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_forward", &[R, W]);
     pub const RELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_backward", &[R, R, W]);
+    pub const ELU_PLUS_ONE_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "elu_plus_one_forward", &[R, W]);
+    pub const ELU_PLUS_ONE_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "elu_plus_one_backward", &[R, R, W]);
+    pub const EXP_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "exp_forward", &[R, W]);
+    pub const EXP_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "exp_backward", &[R, R, W]);
 
     pub const SUM: Kernel = k("reduce.wgsl", REDUCE, "sum", &[R, W]);
     pub const SUM_SQUARES: Kernel = k("reduce.wgsl", REDUCE, "sum_squares", &[R, W]);
@@ -91,6 +97,11 @@ mod table {
 
     pub const ATTENTION_FORWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_forward", &[R, W, W]);
     pub const ATTENTION_BACKWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W]);
+
+    pub const LINEAR_ATTENTION_FORWARD: Kernel = k("linear_attention.wgsl", LINEAR_ATTENTION, "linear_attention_forward", &[R, R, R, W, W]);
+    // Both backward entry points bind dout, out, fq, fk, v, den (read) first.
+    pub const LINEAR_ATTENTION_BACKWARD_Q: Kernel = k("linear_attention.wgsl", LINEAR_ATTENTION, "linear_attention_backward_q", &[R, R, R, R, R, R, W]);
+    pub const LINEAR_ATTENTION_BACKWARD_KV: Kernel = k("linear_attention.wgsl", LINEAR_ATTENTION, "linear_attention_backward_kv", &[R, R, R, R, R, R, W, W]);
 
     pub const CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
     pub const CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
