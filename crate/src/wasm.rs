@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::gpu::Gpu;
-use crate::metrics::{Digest, MetricRow};
+use crate::metrics::Digest;
 use crate::toys::{self, ParamSpec, Toy, REGISTRY};
 use crate::Device;
 
