@@ -217,6 +217,18 @@ fn attention_heads_use_their_own_channels() {
 }
 
 #[test]
+fn lstm_cell_carries_its_state_over_time() {
+    // H = 1, W_h = 0, both steps' pre-activations (i, f, g, o) = (0, 0, 1, 0): every σ gate is ½
+    // and g = tanh 1 = 0.7615942. t=0: c = ½·0 + ½·g = 0.3807971, h = ½·tanh c = 0.1816997.
+    // t=1: c = ½·0.3807971 + ½·g = 0.5711956 (the old cell, half forgotten), h = 0.2581184.
+    let xw = tensor(&Device::Cpu, &[1, 2, 4], &[0., 0., 1., 0., 0., 0., 1., 0.]);
+    let w_h = tensor(&Device::Cpu, &[1, 4], &[0.; 4]);
+    expect("lstm", &xw.lstm(&w_h).unwrap(), &[1, 2, 1], &[0.181_699_7, 0.258_118_4]);
+    let bad = tensor(&Device::Cpu, &[2, 4], &[0.; 8]);
+    assert!(xw.lstm(&bad).is_err(), "w_h (2, 4) does not match xw's 4H = 4");
+}
+
+#[test]
 fn cross_entropy_loss_accuracy_and_first_index_ties() {
     let cpu = Device::Cpu;
     // row 0: [0, ln 3] → p = [¼ ¾], target 1: loss −ln ¾ = 0.287682; argmax 1 = target: correct.
@@ -398,7 +410,7 @@ macro_rules! gradient_and_parity_tests {
 
 gradient_and_parity_tests!(
     matmul_2d, matmul_shared_weight, matmul_batched, add, mul, scale, add_bias, gelu, relu,
-    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax,
+    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax, lstm,
 );
 
 // out = A·B: dA = dOut·Bᵀ, dB = Aᵀ·dOut
@@ -466,6 +478,12 @@ fn reshape() -> Case {
 // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy
 fn log_softmax() -> Case {
     Case::new("log_softmax", &[(&[3, 5], -3., 3.)], |_, x| Ok(x[0].log_softmax()))
+}
+
+// BPTT: dpre_t = gate'·(dh_t + W_h·dpre_{t+1}, and dc carried through f); dxw = dpre,
+// dW_h = Σ_t h_{t−1}ᵀ·dpre_t. Two sequences of 5 steps, H = 3, so the state crosses 4 steps.
+fn lstm() -> Case {
+    Case::new("lstm", &[(&[2, 5, 12], -1.5, 1.5), (&[3, 12], -1., 1.)], |_, x| x[0].lstm(&x[1]))
 }
 
 // ------------------------------------------------------------------ a small transformer

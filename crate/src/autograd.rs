@@ -67,6 +67,7 @@ fn inputs(op: &Op) -> Vec<&Tensor> {
         Op::CrossEntropy { logits, .. } => vec![logits],
         Op::Dropout(x, _) => vec![x],
         Op::LogSoftmax(x) => vec![x],
+        Op::Lstm { xw, w_h, .. } => vec![xw, w_h],
     }
 }
 
@@ -218,6 +219,26 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             let n = x.numel() / v;
             let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [x.numel()], |[y, d], [o]| cpu::log_softmax_backward(y, d, o, v), |gpu, [y, d], [o]| gpu.log_softmax_backward(y, d, o, n, v));
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
+        // Backpropagation through time writes dpre, the gradient of every step's gate
+        // pre-activations xw_t + h_{t−1}·W_h: so dxw = dpre and dW_h = Σ_{b,t} h_{t−1}ᵀ·dpre_t,
+        // one matmul over the B·T rows.
+        Op::Lstm { xw, w_h, gates, c, hprev } => {
+            let &[b, tt, g4] = xw.shape() else { unreachable!("checked in forward") };
+            let h = g4 / 4;
+            let [dpre] = run_kernel(
+                dev,
+                [&*g.storage(), gates, c, &*w_h.storage()],
+                [xw.numel()],
+                |[d, ga, c, w], [o]| cpu::lstm_backward(d, ga, c, w, o, b, tt, h),
+                |gpu, [d, ga, c, w], [o]| gpu.lstm_backward(d, ga, c, w, o, b, tt, h),
+            );
+            if w_h.requires_grad() {
+                let d = MatmulDims { batch: 1, m: h, k: b * tt, n: g4, a_trans: true, b_trans: false, a_batch_stride: 0, b_batch_stride: 0 };
+                let [dw] = run_kernel(dev, [hprev, &dpre], [w_h.numel()], |[x, y], [o]| cpu::matmul(x, y, o, &d), |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d));
+                grads.accumulate(w_h, leaf(w_h, w_h.shape(), dw))?;
+            }
+            grads.accumulate(xw, leaf(xw, xw.shape(), dpre))?;
         }
     }
     Ok(())

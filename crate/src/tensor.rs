@@ -126,6 +126,8 @@ pub enum Op {
     CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage, norm: Normalizer },
     Dropout(Tensor, DropoutMask),
     LogSoftmax(Tensor),
+    /// h = lstm(xw, w_h); saves the gates after their activations, c and h_{t−1}.
+    Lstm { xw: Tensor, w_h: Tensor, gates: Storage, c: Storage, hprev: Storage },
 }
 
 /// What turns logits into class probabilities inside `cross_entropy_with`.
@@ -180,6 +182,7 @@ impl Tensor {
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
             Op::Dropout(x, _) => x.requires_grad(),
             Op::LogSoftmax(x) => x.requires_grad(),
+            Op::Lstm { xw, w_h, .. } => xw.requires_grad() || w_h.requires_grad(),
         };
         Tensor(Rc::new(Node {
             id: next_id(),
@@ -390,6 +393,28 @@ impl Tensor {
         );
         let att = Tensor::make(self.device(), vec![b, nh, t, t], att, Op::Leaf);
         Ok(Tensor::make(self.device(), vec![b, t, c], out, Op::Attention { qkv: self.clone(), att, nh }))
+    }
+
+    /// The LSTM recurrence (`cpu::lstm_forward`). self: xw (B, T, 4H), the input projection
+    /// x·W_x + b of every step with gates in the order i, f, g, o; w_h: (H, 4H) → h (B, T, H),
+    /// starting from h_0 = c_0 = 0.
+    pub fn lstm(&self, w_h: &Tensor) -> Result<Tensor> {
+        self.same_device(w_h, "lstm")?;
+        let (&[b, t, g4], &[h, wg4]) = (self.shape(), w_h.shape()) else {
+            return Err(Error::msg(format!("lstm: xw must be (B, T, 4H) and w_h (H, 4H), got {:?} and {:?}", self.shape(), w_h.shape())));
+        };
+        if g4 != 4 * h || wg4 != 4 * h || h == 0 {
+            return Err(Error::msg(format!("lstm: xw {:?} and w_h {:?} do not agree on 4H", self.shape(), w_h.shape())));
+        }
+        if matches!(self.device(), Device::Gpu(_)) && h > crate::backend::gpu::LSTM_MAX_H {
+            return Err(Error::msg(format!("lstm: H = {h} is wider than the GPU kernel's {}", crate::backend::gpu::LSTM_MAX_H)));
+        }
+        let [out, gates, c, hprev] = run_kernel(self.device(), [&*self.storage(), &*w_h.storage()],
+            [b * t * h, b * t * g4, b * t * h, b * t * h],
+            |[x, w], [o, ga, c, hp]| cpu::lstm_forward(x, w, o, ga, c, hp, b, t, h),
+            |g, [x, w], [o, ga, c, hp]| g.lstm_forward(x, w, o, ga, c, hp, b, t, h),
+        );
+        Ok(Tensor::make(self.device(), vec![b, t, h], out, Op::Lstm { xw: self.clone(), w_h: w_h.clone(), gates, c, hprev }))
     }
 
     /// Mean softmax cross-entropy of logits (N, V) against targets (N). Returns the loss (1) and,

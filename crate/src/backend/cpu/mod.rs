@@ -9,11 +9,13 @@
 //! which does not change any result. Outputs are overwritten, never accumulated into.
 
 mod attention;
+mod lstm;
 mod matmul;
 mod pool;
 mod threads;
 
 pub use attention::{attention_backward, attention_forward};
+pub use lstm::{lstm_backward, lstm_forward};
 pub use matmul::matmul;
 pub use pool::CpuBuffer;
 

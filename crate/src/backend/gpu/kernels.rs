@@ -15,6 +15,10 @@ use crate::backend::{AdamParams, DropoutMask, MatmulDims};
 /// (`MAX_T` in attention.wgsl).
 pub const ATTENTION_MAX_T: usize = 1024;
 
+/// Widest LSTM the recurrence kernels support: a thread owns 4 of the hidden units and the
+/// backward keeps 4·H floats in workgroup memory (`MAX_H` in lstm.wgsl).
+pub const LSTM_MAX_H: usize = 256;
+
 fn u(x: usize) -> u32 {
     u32::try_from(x).expect("size does not fit in u32")
 }
@@ -494,5 +498,55 @@ impl Gpu {
         need(e, "dy", dy, n * v);
         need(e, "dx", dx, n * v);
         self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &[u(n), u(v)], &[y, dy, dx], grid_threads(n, 64));
+    }
+
+    /// xw: (b, t, 4h), w_h: (h, 4h) → out: (b, t, h); also gates: (b, t, 4h), c, hprev:
+    /// (b, t, h) for the backward pass. One workgroup per sequence; h ≤ `LSTM_MAX_H`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lstm_forward(
+        &self,
+        xw: &GpuBuffer,
+        w_h: &GpuBuffer,
+        out: &GpuBuffer,
+        gates: &GpuBuffer,
+        c: &GpuBuffer,
+        hprev: &GpuBuffer,
+        b: usize,
+        t: usize,
+        h: usize,
+    ) {
+        let e = "lstm_forward";
+        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        need(e, "xw", xw, b * t * 4 * h);
+        need(e, "w_h", w_h, h * 4 * h);
+        need(e, "out", out, b * t * h);
+        need(e, "gates", gates, b * t * 4 * h);
+        need(e, "c", c, b * t * h);
+        need(e, "hprev", hprev, b * t * h);
+        self.dispatch(&s::LSTM_FORWARD, &[u(b), u(t), u(h)], &[xw, w_h, out, gates, c, hprev], grid_1d(b));
+    }
+
+    /// dh: (b, t, h), gates: (b, t, 4h), c: (b, t, h), w_h: (h, 4h) → dpre: (b, t, 4h), the
+    /// gradient of the gate pre-activations, by backpropagation through time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lstm_backward(
+        &self,
+        dh: &GpuBuffer,
+        gates: &GpuBuffer,
+        c: &GpuBuffer,
+        w_h: &GpuBuffer,
+        dpre: &GpuBuffer,
+        b: usize,
+        t: usize,
+        h: usize,
+    ) {
+        let e = "lstm_backward";
+        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        need(e, "dh", dh, b * t * h);
+        need(e, "gates", gates, b * t * 4 * h);
+        need(e, "c", c, b * t * h);
+        need(e, "w_h", w_h, h * 4 * h);
+        need(e, "dpre", dpre, b * t * 4 * h);
+        self.dispatch(&s::LSTM_BACKWARD, &[u(b), u(t), u(h)], &[dh, gates, c, w_h, dpre], grid_1d(b));
     }
 }

@@ -31,6 +31,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use pipelines::{Pipelines, UNIFORM_SLOT};
+pub use kernels::LSTM_MAX_H;
 pub use pool::GpuBuffer;
 use pool::Pool;
 use shaders::Kernel;

@@ -32,6 +32,8 @@ pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 pub const GRAD_FILTER: &str = include_str!("../../../../shaders/grad_filter.wgsl");
 /// Row-wise log-softmax, forward and backward (next-token log-probabilities for sampling).
 pub const LOG_SOFTMAX: &str = include_str!("../../../../shaders/log_softmax.wgsl");
+/// The LSTM recurrence over t, forward and backward through time.
+pub const LSTM: &str = include_str!("../../../../shaders/lstm.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +115,9 @@ mod table {
 
     pub const LOG_SOFTMAX_FORWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_forward", &[R, W]);
     pub const LOG_SOFTMAX_BACKWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_backward", &[R, R, W]);
+
+    pub const LSTM_FORWARD: Kernel = k("lstm.wgsl", LSTM, "lstm_forward", &[R, R, W, W, W, W]);
+    pub const LSTM_BACKWARD: Kernel = k("lstm.wgsl", LSTM, "lstm_backward", &[R, R, R, R, W]);
 }
 
 pub use table::*;
