@@ -389,6 +389,33 @@ fn lstm_forward_and_backward_match_cpu() {
 }
 
 #[test]
+fn attention_entropy_and_the_backward_with_datt_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(15);
+    for (b, t, c, nh) in [(1usize, 1usize, 4usize, 1usize), (2, 17, 32, 4), (2, 70, 64, 2)] {
+        let (n, rows) = (b * nh * t * t, b * nh * t);
+        let (qkv, dout, dloss) = (r.vec(b * t * 3 * c), r.vec(b * t * c), [0.6f32]);
+        let (gqkv, gdout, gdl) = (g.upload(&qkv), g.upload(&dout), g.upload(&dloss));
+        let (gout, gatt, gent, gdatt, gdqkv) = (g.alloc(b * t * c), g.alloc(n), g.alloc(rows), g.alloc(n), g.alloc(b * t * 3 * c));
+        g.attention_forward(&gqkv, &gout, &gatt, b, t, c, nh);
+        g.attention_entropy_forward(&gatt, &gent, rows, t);
+        g.attention_entropy_backward(&gatt, &gdl, &gdatt, n, 0.25);
+        g.attention_backward_with(&gdout, &gqkv, &gatt, Some(&gdatt), &gdqkv, b, t, c, nh);
+        let (mut out, mut att) = (vec![0.0; b * t * c], vec![0.0; n]);
+        cpu::attention_forward(&qkv, &mut out, &mut att, b, t, c, nh);
+        let (mut ent, mut datt, mut dqkv) = (vec![0.0; rows], vec![0.0; n], vec![0.0; b * t * 3 * c]);
+        cpu::attention_entropy_forward(&att, &mut ent, t);
+        cpu::attention_entropy_backward(&att, &dloss, &mut datt, 0.25);
+        cpu::attention_backward_with(&dout, &qkv, &att, Some(&datt), &mut dqkv, b, t, c, nh);
+        let back = read(&g, &[&gent, &gdatt, &gdqkv]);
+        let s = format!("b={b} t={t} c={c} nh={nh}");
+        check(&format!("attention_entropy_forward {s}"), &back[0], &ent);
+        check(&format!("attention_entropy_backward {s}"), &back[1], &datt);
+        check(&format!("attention_backward_with datt {s}"), &back[2], &dqkv);
+    }
+}
+
+#[test]
 fn cross_entropy_forward_and_backward_match_cpu() {
     let g = gpu();
     let mut r = Lcg(10);

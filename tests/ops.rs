@@ -204,6 +204,15 @@ fn attention_is_causal_softmax_over_the_past() {
 }
 
 #[test]
+fn attention_entropy_of_uniform_rows_is_ln_of_their_length() {
+    // q = 0 makes every score 0, so row t is uniform over its t + 1 keys, with entropy ln(t + 1):
+    // the mean over the 3 rows is (0 + ln 2 + ln 3)/3 = 0.5972532.
+    let qkv = tensor(&Device::Cpu, &[1, 3, 3], &[0., 1., 2., 0., -1., 3., 0., 5., 4.]);
+    expect("attention entropy", &qkv.attention(1).unwrap().attention_entropy().unwrap(), &[1], &[0.597_253_2]);
+    assert!(qkv.attention_entropy().is_err(), "qkv is not an attention output");
+}
+
+#[test]
 fn attention_heads_use_their_own_channels() {
     // Two heads, hs = 1, scale 1. Head 0 uses channel 0 of q, k, v; head 1 channel 1.
     // t=1, head 0: scores 0·0, 0·5 = [0 0] → [½ ½]: out = (2 + 6)/2 = 4.
@@ -410,7 +419,7 @@ macro_rules! gradient_and_parity_tests {
 
 gradient_and_parity_tests!(
     matmul_2d, matmul_shared_weight, matmul_batched, add, mul, scale, add_bias, gelu, relu,
-    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax, lstm,
+    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax, lstm, attention_entropy,
 );
 
 // out = A·B: dA = dOut·Bᵀ, dB = Aᵀ·dOut
@@ -478,6 +487,15 @@ fn reshape() -> Case {
 // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy
 fn log_softmax() -> Case {
     Case::new("log_softmax", &[(&[3, 5], -3., 3.)], |_, x| Ok(x[0].log_softmax()))
+}
+
+// H = mean_rows −Σ a·ln a: dH/da = −(ln a + 1)/rows, through the softmax ds = −a(ln a + H_row)/rows,
+// then into q and k as attention's dpre; y = out + H (broadcast) so both paths reach qkv.
+fn attention_entropy() -> Case {
+    Case::new("attention_entropy", &[(&[2, 4, 12], -1.5, 1.5)], |_, x| {
+        let out = x[0].attention(2)?;
+        out.add_bias(&out.attention_entropy()?)
+    })
 }
 
 // BPTT: dpre_t = gate'·(dh_t + W_h·dpre_{t+1}, and dc carried through f); dxw = dpre,

@@ -128,6 +128,8 @@ pub enum Op {
     LogSoftmax(Tensor),
     /// h = lstm(xw, w_h); saves the gates after their activations, c and h_{t−1}.
     Lstm { xw: Tensor, w_h: Tensor, gates: Storage, c: Storage, hprev: Storage },
+    /// The mean entropy of an attention output's probability rows.
+    AttentionEntropy(Tensor),
 }
 
 /// What turns logits into class probabilities inside `cross_entropy_with`.
@@ -183,6 +185,7 @@ impl Tensor {
             Op::Dropout(x, _) => x.requires_grad(),
             Op::LogSoftmax(x) => x.requires_grad(),
             Op::Lstm { xw, w_h, .. } => xw.requires_grad() || w_h.requires_grad(),
+            Op::AttentionEntropy(out) => out.requires_grad(),
         };
         Tensor(Rc::new(Node {
             id: next_id(),
@@ -474,6 +477,21 @@ impl Tensor {
         let n = self.numel() / v;
         let [y] = run_kernel(self.device(), [&*self.storage()], [n * v], |[x], [y]| cpu::log_softmax_forward(x, y, v), |g, [x], [y]| g.log_softmax_forward(x, y, n, v));
         Tensor::make(self.device(), self.shape().to_vec(), y, Op::LogSoftmax(self.clone()))
+    }
+
+    /// The mean entropy −Σ_u a·ln a of the probability rows of an `attention` output, over all
+    /// B·NH·T rows, as a (1) tensor in the graph: the attention-sharpening penalty (a sharper
+    /// attention, more mass on fewer keys, has a lower entropy).
+    pub fn attention_entropy(&self) -> Result<Tensor> {
+        let Some(att) = self.attention_probs() else {
+            return Err(Error::msg("attention_entropy: the tensor is not an attention output"));
+        };
+        let t = att.shape()[3];
+        let rows = att.numel() / t;
+        let [ent] = run_kernel(self.device(), [&*att.storage()], [rows], |[a], [e]| cpu::attention_entropy_forward(a, e, t), |g, [a], [e]| g.attention_entropy_forward(a, e, rows, t));
+        let inv = 1.0 / rows as f32;
+        let mean = reduce(self.device(), &ent, rows, |x, o| cpu::sum(x, o, inv), |g, x, o| g.sum(x, o, rows, inv));
+        Ok(Tensor::make(self.device(), vec![1], mean, Op::AttentionEntropy(self.clone())))
     }
 
     /// The softmax attention probabilities (B, NH, T, T) of an `attention` output, for pictures

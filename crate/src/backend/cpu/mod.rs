@@ -14,7 +14,7 @@ mod matmul;
 mod pool;
 mod threads;
 
-pub use attention::{attention_backward, attention_forward};
+pub use attention::{attention_backward, attention_backward_with, attention_entropy_backward, attention_entropy_forward, attention_forward};
 pub use lstm::{lstm_backward, lstm_forward};
 pub use matmul::matmul;
 pub use pool::CpuBuffer;

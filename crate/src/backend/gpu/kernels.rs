@@ -263,7 +263,7 @@ impl Gpu {
         need("attention_forward", "qkv", qkv, b * t * 3 * c);
         need("attention_forward", "out", out, b * t * c);
         need("attention_forward", "att", att, b * nh * t * t);
-        let dims = [u(b), u(t), u(c), u(nh)];
+        let dims = [u(b), u(t), u(c), u(nh), 0];
         self.dispatch(&s::ATTENTION_FORWARD, &dims, &[qkv, out, att], grid_1d(b * nh));
     }
 
@@ -281,6 +281,24 @@ impl Gpu {
         c: usize,
         nh: usize,
     ) {
+        self.attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh);
+    }
+
+    /// `attention_backward` with an extra gradient on the probabilities, datt: (b, nh, t, t),
+    /// added to dout_t·v_u before the softmax Jacobian (`cpu::attention_backward_with`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention_backward_with(
+        &self,
+        dout: &GpuBuffer,
+        qkv: &GpuBuffer,
+        att: &GpuBuffer,
+        datt: Option<&GpuBuffer>,
+        dqkv: &GpuBuffer,
+        b: usize,
+        t: usize,
+        c: usize,
+        nh: usize,
+    ) {
         let e = "attention_backward";
         assert!(nh > 0 && c.is_multiple_of(nh), "{e}: c = {c} is not a multiple of nh = {nh}");
         assert!(t <= ATTENTION_MAX_T, "{e}: t = {t} exceeds the supported {ATTENTION_MAX_T}");
@@ -288,8 +306,13 @@ impl Gpu {
         need(e, "qkv", qkv, b * t * 3 * c);
         need(e, "att", att, b * nh * t * t);
         need(e, "dqkv", dqkv, b * t * 3 * c);
-        let dims = [u(b), u(t), u(c), u(nh)];
-        self.dispatch(&s::ATTENTION_BACKWARD, &dims, &[dout, qkv, att, dqkv], grid_1d(b * nh));
+        if let Some(d) = datt {
+            need(e, "datt", d, b * nh * t * t);
+        }
+        // Without datt the kernel never reads binding 5; att stands in for it.
+        let dims = [u(b), u(t), u(c), u(nh), datt.is_some() as u32];
+        let bufs = [dout, qkv, att, dqkv, datt.unwrap_or(att)];
+        self.dispatch(&s::ATTENTION_BACKWARD, &dims, &bufs, grid_1d(b * nh));
     }
 
     /// logits: (n, v), targets: (n) u32 → losses: (n), probs: (n, v), correct: (n).
@@ -548,5 +571,20 @@ impl Gpu {
         need(e, "w_h", w_h, h * 4 * h);
         need(e, "dpre", dpre, b * t * 4 * h);
         self.dispatch(&s::LSTM_BACKWARD, &[u(b), u(t), u(h)], &[dh, gates, c, w_h, dpre], grid_1d(b));
+    }
+
+    /// att: (rows, t) attention rows → ent: (rows), each row's entropy −Σ a·ln a.
+    pub fn attention_entropy_forward(&self, att: &GpuBuffer, ent: &GpuBuffer, rows: usize, t: usize) {
+        need("attention_entropy_forward", "att", att, rows * t);
+        need("attention_entropy_forward", "ent", ent, rows);
+        self.dispatch(&s::ATTENTION_ENTROPY_FORWARD, &[u(rows), u(t), 0], &[att, ent], grid_threads(rows, 64));
+    }
+
+    /// att: (n) probabilities, dloss: (1) → datt: (n) = −dloss·scale·(ln a + 1) where a > 0, else 0.
+    pub fn attention_entropy_backward(&self, att: &GpuBuffer, dloss: &GpuBuffer, datt: &GpuBuffer, n: usize, scale: f32) {
+        need("attention_entropy_backward", "att", att, n);
+        need("attention_entropy_backward", "dloss", dloss, 1);
+        need("attention_entropy_backward", "datt", datt, n);
+        self.dispatch(&s::ATTENTION_ENTROPY_BACKWARD, &[u(n), 0, f(scale)], &[att, dloss, datt], grid_threads(n, 64));
     }
 }

@@ -18,6 +18,8 @@ pub const OPTIM: &str = include_str!("../../../../shaders/optim.wgsl");
 pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
 /// Fused causal softmax attention, forward and backward.
 pub const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
+/// The entropy of attention rows and its gradient (the attention-sharpening penalty).
+pub const ATTENTION_ENTROPY: &str = include_str!("../../../../shaders/attention_entropy.wgsl");
 /// Softmax and StableMax cross-entropy, forward and backward.
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
@@ -92,7 +94,9 @@ mod table {
     pub const LAYERNORM_BACKWARD_DPARAMS: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dparams", &[R, R, R, R, R, W, W, W]);
 
     pub const ATTENTION_FORWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_forward", &[R, W, W]);
-    pub const ATTENTION_BACKWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W]);
+    pub const ATTENTION_BACKWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W, R]);
+    pub const ATTENTION_ENTROPY_FORWARD: Kernel = k("attention_entropy.wgsl", ATTENTION_ENTROPY, "attention_entropy_forward", &[R, W]);
+    pub const ATTENTION_ENTROPY_BACKWARD: Kernel = k("attention_entropy.wgsl", ATTENTION_ENTROPY, "attention_entropy_backward", &[R, R, W]);
 
     pub const CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
     pub const CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
