@@ -74,10 +74,14 @@ fn the_regularization_switch_changes_training() {
         let set: Vec<(&str, &str)> = tiny.iter().copied().chain([("regularization", reg)]).collect();
         pollster::block_on(build(&set).step(5)).unwrap()
     };
-    let (none, dropout, decay) = (run("none"), run("dropout"), run("weight_decay"));
+    let (none, dropout, decay, sharpening) = (run("none"), run("dropout"), run("weight_decay"), run("sharpening"));
     assert_eq!(none[0], dropout[0], "step 0 is measured before any update, without dropout");
     assert_ne!(none[1].values[0], dropout[1].values[0], "dropout does not change the training loss");
     assert_ne!(none[1].values, decay[1].values, "weight decay does not change the run");
+    // The penalty is not part of the reported loss, so step 0 is the same; the updates differ.
+    assert_eq!(none[0], sharpening[0], "step 0 reports the cross-entropy alone");
+    assert_ne!(none[1].values[..4], sharpening[1].values[..4], "attention sharpening does not change the transformer's run");
+    assert_eq!(none[1].values[4..], sharpening[1].values[4..], "attention sharpening reaches the LSTM");
 }
 
 #[test]

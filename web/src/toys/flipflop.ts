@@ -39,9 +39,14 @@ export const flipflop: ToyPage = {
       'at every position, and errors counted only at the bit after each `r`, the one position whose answer is determined. ' +
       '`loss` = reads trains on those positions only: everything else in a string is a coin flip, so this removes noise ' +
       'from the gradient and the model learns the register several times faster.',
-    'Two of the paper’s interventions are here as the `regularization` switch: dropout on the embeddings and residual ' +
-      'branches, and weight decay; they apply to the transformer only. Attention sharpening (a penalty on attention ' +
-      'entropy) is not in this toy yet.',
+    'Three of the paper’s interventions are here as the `regularization` switch, for the transformer only: dropout on ' +
+      'the embeddings and residual branches, weight decay, and attention sharpening: the loss gains `sharpening` times ' +
+      'the entropy of the attention rows (mean over rows and layers), so training prefers attention that puts its weight ' +
+      'on few tokens. The penalty weight here was picked by trying a few on this toy, not taken from the paper. With ' +
+      'the defaults (seed 0) and `sharpening` = 10⁻⁴, the transformer misreads 0.2% of in-distribution, 0.01% of sparse ' +
+      'and 2.5% of dense reads over the second half of training (1.5%, 0.9% and 3.5% without it), and 0.35% of dense ' +
+      'reads at step 3,000 (1.9% without): fewer glitches, not none, as the paper finds. At 10⁻³ and above it never ' +
+      'learns the task within 3,000 steps: the penalty makes attention sharp before it has learned where to look.',
     'The recurrent baseline is a 1-layer LSTM with 32 hidden units (`lstm_hidden`), trained on the same batches with the ' +
       'same loss and plain AdamW at its own learning rate (`lstm_lr` = 0.01: at the transformer’s 0.003 it needs far more ' +
       'steps to start remembering). The paper reports that its small LSTMs extrapolate perfectly. With the defaults ' +
@@ -58,12 +63,12 @@ export const flipflop: ToyPage = {
   ],
   tryThis: [
     {
-      text: 'Switch `regularization` to dropout and compare the sparse and dense curves with a run without it.',
+      text: 'Switch `regularization` to dropout (or weight_decay) and compare the sparse and dense curves with a run without it.',
       set: { regularization: 'dropout' },
     },
     {
-      text: 'Switch `regularization` to weight_decay, another of the paper’s interventions.',
-      set: { regularization: 'weight_decay' },
+      text: 'Switch `regularization` to sharpening, the paper’s attention-entropy penalty. With seed 0 the dense curve ends lower than without it, yet not at zero; other seeds may differ. Then try `sharpening` = 0.001.',
+      set: { regularization: 'sharpening' },
     },
     {
       text: 'Set `loss` to reads: the model learns the register in a few hundred steps instead of a couple of thousand. Do the glitches on dense strings go away too?',
