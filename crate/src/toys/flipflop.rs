@@ -24,7 +24,9 @@
 //! The paper reports that such a small LSTM extrapolates perfectly, with no read errors on the
 //! sparse and dense tails: a recurrence carries the last written bit forward in its state, where
 //! attention has to find the write among all the earlier tokens. An LSTM rather than a GRU
-//! because it is the paper's baseline.
+//! because it is the paper's baseline, and because all four of its gates are functions of one
+//! sum xW_x + hW_h, so that one recurrence kernel and one matmul give the whole backward pass
+//! (a GRU's reset gate multiplies hW_h inside the candidate, which splits that sum).
 
 use std::rc::Rc;
 
