@@ -21,7 +21,8 @@
 // 4 KiB of the 16 KiB WebGPU guarantees). hs is unrestricted (dq and dk are accumulated in
 // chunks of HS_CHUNK channels). Every element of out, att and dqkv is overwritten.
 
-struct Dims { b: u32, t: u32, c: u32, nh: u32 }
+// has_datt (backward only): 1 when binding 5 holds an extra gradient on the probabilities.
+struct Dims { b: u32, t: u32, c: u32, nh: u32, has_datt: u32 }
 
 const WG: u32 = 64u;
 const MAX_T: u32 = 1024u;
@@ -87,19 +88,22 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>,
 }
 
 // ---------------------------------------------------------------- backward
-// bindings: 1 dout (read), 2 qkv (read), 3 att (read), 4 dqkv (read_write)
+// bindings: 1 dout (read), 2 qkv (read), 3 att (read), 4 dqkv (read_write), 5 datt (read)
+// datt (B, NH, T, T) is an extra gradient on the probabilities (an entropy penalty's), added to
+// dout_t . v_u when dims.has_datt = 1; otherwise the host binds any buffer there and it is unread.
 // (Declared as separate module-scope variables; each entry point uses only its own set, so
 // wgpu's per-entry-point layout contains exactly the bindings listed for that entry point.)
 @group(0) @binding(1) var<storage, read> bw_dout: array<f32>;
 @group(0) @binding(2) var<storage, read> bw_qkv: array<f32>;
 @group(0) @binding(3) var<storage, read> bw_att: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(5) var<storage, read> bw_datt: array<f32>;
 
 // rowdot[t] = sum_u' att[t,u'] * datt[t,u']: the softmax-backward correction of row t.
 // Phase 1 writes it (one row per thread), phase 2 reads every row's value.
 var<workgroup> rowdot: array<f32, MAX_T>;
 
-// datt[t,u] = dout_t . v_u (i ascending)
+// datt[t,u] = dout_t . v_u (i ascending), plus the extra datt[t,u] when there is one
 fn datt_at(b: u32, h: u32, t: u32, u: u32) -> f32 {
     let T = dims.t;
     let C = dims.c;
@@ -108,6 +112,7 @@ fn datt_at(b: u32, h: u32, t: u32, u: u32) -> f32 {
     let v_off = (b * T + u) * 3u * C + 2u * C + h * hs;
     var s = 0.0;
     for (var i = 0u; i < hs; i++) { s += bw_dout[d_off + i] * bw_qkv[v_off + i]; }
+    if (dims.has_datt == 1u) { s += bw_datt[((b * dims.nh + h) * T + t) * T + u]; }
     return s;
 }
 

@@ -361,6 +361,61 @@ fn attention_forward_and_backward_match_cpu() {
 }
 
 #[test]
+fn lstm_forward_and_backward_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(14);
+    // h = 1; h past one thread's units (100 = 64 + 36); the widest, 256 units, 4 per thread;
+    // and 64 steps, the toy's strings, to carry the state (and its gradient) a long way.
+    for (b, t, h) in [(1usize, 1usize, 1usize), (3, 17, 100), (2, 5, 256), (4, 64, 32)] {
+        let xw = r.vec_in(b * t * 4 * h, -2.0, 2.0);
+        let w_h = r.vec_in(h * 4 * h, -0.5, 0.5).iter().map(|w| w / (h as f32).sqrt()).collect::<Vec<_>>();
+        let dh = r.vec(b * t * h);
+        let (gxw, gw, gdh) = (g.upload(&xw), g.upload(&w_h), g.upload(&dh));
+        let (gout, ggates, gc, ghp, gdpre) = (g.alloc(b * t * h), g.alloc(b * t * 4 * h), g.alloc(b * t * h), g.alloc(b * t * h), g.alloc(b * t * 4 * h));
+        g.lstm_forward(&gxw, &gw, &gout, &ggates, &gc, &ghp, b, t, h);
+        g.lstm_backward(&gdh, &ggates, &gc, &gw, &gdpre, b, t, h);
+        let (mut out, mut gates, mut c, mut hp) = (vec![0.0; b * t * h], vec![0.0; b * t * 4 * h], vec![0.0; b * t * h], vec![0.0; b * t * h]);
+        cpu::lstm_forward(&xw, &w_h, &mut out, &mut gates, &mut c, &mut hp, b, t, h);
+        let mut dpre = vec![0.0; b * t * 4 * h];
+        cpu::lstm_backward(&dh, &gates, &c, &w_h, &mut dpre, b, t, h);
+        let back = read(&g, &[&gout, &ggates, &gc, &ghp, &gdpre]);
+        let s = format!("b={b} t={t} h={h}");
+        check(&format!("lstm_forward h {s}"), &back[0], &out);
+        check(&format!("lstm_forward gates {s}"), &back[1], &gates);
+        check(&format!("lstm_forward c {s}"), &back[2], &c);
+        check(&format!("lstm_forward hprev {s}"), &back[3], &hp);
+        check(&format!("lstm_backward dpre {s}"), &back[4], &dpre);
+    }
+}
+
+#[test]
+fn attention_entropy_and_the_backward_with_datt_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(15);
+    for (b, t, c, nh) in [(1usize, 1usize, 4usize, 1usize), (2, 17, 32, 4), (2, 70, 64, 2)] {
+        let (n, rows) = (b * nh * t * t, b * nh * t);
+        let (qkv, dout, dloss) = (r.vec(b * t * 3 * c), r.vec(b * t * c), [0.6f32]);
+        let (gqkv, gdout, gdl) = (g.upload(&qkv), g.upload(&dout), g.upload(&dloss));
+        let (gout, gatt, gent, gdatt, gdqkv) = (g.alloc(b * t * c), g.alloc(n), g.alloc(rows), g.alloc(n), g.alloc(b * t * 3 * c));
+        g.attention_forward(&gqkv, &gout, &gatt, b, t, c, nh);
+        g.attention_entropy_forward(&gatt, &gent, rows, t);
+        g.attention_entropy_backward(&gatt, &gdl, &gdatt, n, 0.25);
+        g.attention_backward_with(&gdout, &gqkv, &gatt, Some(&gdatt), &gdqkv, b, t, c, nh);
+        let (mut out, mut att) = (vec![0.0; b * t * c], vec![0.0; n]);
+        cpu::attention_forward(&qkv, &mut out, &mut att, b, t, c, nh);
+        let (mut ent, mut datt, mut dqkv) = (vec![0.0; rows], vec![0.0; n], vec![0.0; b * t * 3 * c]);
+        cpu::attention_entropy_forward(&att, &mut ent, t);
+        cpu::attention_entropy_backward(&att, &dloss, &mut datt, 0.25);
+        cpu::attention_backward_with(&dout, &qkv, &att, Some(&datt), &mut dqkv, b, t, c, nh);
+        let back = read(&g, &[&gent, &gdatt, &gdqkv]);
+        let s = format!("b={b} t={t} c={c} nh={nh}");
+        check(&format!("attention_entropy_forward {s}"), &back[0], &ent);
+        check(&format!("attention_entropy_backward {s}"), &back[1], &datt);
+        check(&format!("attention_backward_with datt {s}"), &back[2], &dqkv);
+    }
+}
+
+#[test]
 fn cross_entropy_forward_and_backward_match_cpu() {
     let g = gpu();
     let mut r = Lcg(10);

@@ -204,6 +204,15 @@ fn attention_is_causal_softmax_over_the_past() {
 }
 
 #[test]
+fn attention_entropy_of_uniform_rows_is_ln_of_their_length() {
+    // q = 0 makes every score 0, so row t is uniform over its t + 1 keys, with entropy ln(t + 1):
+    // the mean over the 3 rows is (0 + ln 2 + ln 3)/3 = 0.5972532.
+    let qkv = tensor(&Device::Cpu, &[1, 3, 3], &[0., 1., 2., 0., -1., 3., 0., 5., 4.]);
+    expect("attention entropy", &qkv.attention(1).unwrap().attention_entropy().unwrap(), &[1], &[0.597_253_2]);
+    assert!(qkv.attention_entropy().is_err(), "qkv is not an attention output");
+}
+
+#[test]
 fn attention_heads_use_their_own_channels() {
     // Two heads, hs = 1, scale 1. Head 0 uses channel 0 of q, k, v; head 1 channel 1.
     // t=1, head 0: scores 0·0, 0·5 = [0 0] → [½ ½]: out = (2 + 6)/2 = 4.
@@ -214,6 +223,18 @@ fn attention_heads_use_their_own_channels() {
         0., 1.098_612_3,         5., 1.,   6., 8.,   // q_1 = [0, ln 3]
     ]);
     expect("attention, 2 heads", &qkv.attention(2).unwrap(), &[1, 2, 2], &[2., 4., 4., 7.]);
+}
+
+#[test]
+fn lstm_cell_carries_its_state_over_time() {
+    // H = 1, W_h = 0, both steps' pre-activations (i, f, g, o) = (0, 0, 1, 0): every σ gate is ½
+    // and g = tanh 1 = 0.7615942. t=0: c = ½·0 + ½·g = 0.3807971, h = ½·tanh c = 0.1816997.
+    // t=1: c = ½·0.3807971 + ½·g = 0.5711956 (the old cell, half forgotten), h = 0.2581184.
+    let xw = tensor(&Device::Cpu, &[1, 2, 4], &[0., 0., 1., 0., 0., 0., 1., 0.]);
+    let w_h = tensor(&Device::Cpu, &[1, 4], &[0.; 4]);
+    expect("lstm", &xw.lstm(&w_h).unwrap(), &[1, 2, 1], &[0.181_699_7, 0.258_118_4]);
+    let bad = tensor(&Device::Cpu, &[2, 4], &[0.; 8]);
+    assert!(xw.lstm(&bad).is_err(), "w_h (2, 4) does not match xw's 4H = 4");
 }
 
 #[test]
@@ -398,7 +419,7 @@ macro_rules! gradient_and_parity_tests {
 
 gradient_and_parity_tests!(
     matmul_2d, matmul_shared_weight, matmul_batched, add, mul, scale, add_bias, gelu, relu,
-    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax,
+    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax, lstm, attention_entropy,
 );
 
 // out = A·B: dA = dOut·Bᵀ, dB = Aᵀ·dOut
@@ -466,6 +487,21 @@ fn reshape() -> Case {
 // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy
 fn log_softmax() -> Case {
     Case::new("log_softmax", &[(&[3, 5], -3., 3.)], |_, x| Ok(x[0].log_softmax()))
+}
+
+// H = mean_rows −Σ a·ln a: dH/da = −(ln a + 1)/rows, through the softmax ds = −a(ln a + H_row)/rows,
+// then into q and k as attention's dpre; y = out + H (broadcast) so both paths reach qkv.
+fn attention_entropy() -> Case {
+    Case::new("attention_entropy", &[(&[2, 4, 12], -1.5, 1.5)], |_, x| {
+        let out = x[0].attention(2)?;
+        out.add_bias(&out.attention_entropy()?)
+    })
+}
+
+// BPTT: dpre_t = gate'·(dh_t + W_h·dpre_{t+1}, and dc carried through f); dxw = dpre,
+// dW_h = Σ_t h_{t−1}ᵀ·dpre_t. Two sequences of 5 steps, H = 3, so the state crosses 4 steps.
+fn lstm() -> Case {
+    Case::new("lstm", &[(&[2, 5, 12], -1.5, 1.5), (&[3, 12], -1., 1.)], |_, x| x[0].lstm(&x[1]))
 }
 
 // ------------------------------------------------------------------ a small transformer

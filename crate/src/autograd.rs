@@ -10,7 +10,13 @@ use crate::error::{Error, Result};
 use crate::tensor::{numel, run_kernel, Normalizer, Op, Storage, Tensor};
 
 /// Gradients by tensor id.
-pub struct Grads(HashMap<usize, Tensor>);
+pub struct Grads(HashMap<usize, Tensor>, Probs);
+
+/// Gradients on the probabilities (B, NH, T, T) of attention outputs, by the output's id: an
+/// attention entropy penalty writes them, and the attention's own backward, which comes later
+/// in the walk, takes them through the softmax in the same kernel as dout.
+#[derive(Default)]
+struct Probs(HashMap<usize, Tensor>);
 
 impl Grads {
     pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
@@ -68,6 +74,8 @@ fn inputs(op: &Op) -> Vec<&Tensor> {
         Op::CrossEntropy { logits, .. } => vec![logits],
         Op::Dropout(x, _) => vec![x],
         Op::LogSoftmax(x) => vec![x],
+        Op::AttentionEntropy(out) => vec![out],
+        Op::Lstm { xw, w_h, .. } => vec![xw, w_h],
     }
 }
 
@@ -76,7 +84,7 @@ pub fn backward(loss: &Tensor) -> Result<Grads> {
     if loss.numel() != 1 {
         return Err(Error::msg(format!("backward: loss must be a scalar, got {:?}", loss.shape())));
     }
-    let mut grads = Grads(HashMap::new());
+    let mut grads = Grads(HashMap::new(), Probs::default());
     grads.0.insert(loss.id(), Tensor::from_vec(loss.device(), &[1], vec![1.0], false)?);
     for t in topo_order(loss).iter().rev() {
         let Some(g) = grads.0.get(&t.id()).cloned() else { continue };
@@ -193,13 +201,22 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
         Op::Attention { qkv, att, nh } => {
             let &[b, tt, c3] = qkv.shape() else { unreachable!("checked in forward") };
             let (c, nh) = (c3 / 3, *nh);
-            let [dqkv] = run_kernel(
-                dev,
-                [&*g.storage(), &*qkv.storage(), &*att.storage()],
-                [qkv.numel()],
-                |[d, q, a], [o]| cpu::attention_backward(d, q, a, o, b, tt, c, nh),
-                |gpu, [d, q, a], [o]| gpu.attention_backward(d, q, a, o, b, tt, c, nh),
-            );
+            let [dqkv] = match grads.1.0.remove(&t.id()) {
+                None => run_kernel(
+                    dev,
+                    [&*g.storage(), &*qkv.storage(), &*att.storage()],
+                    [qkv.numel()],
+                    |[d, q, a], [o]| cpu::attention_backward(d, q, a, o, b, tt, c, nh),
+                    |gpu, [d, q, a], [o]| gpu.attention_backward(d, q, a, o, b, tt, c, nh),
+                ),
+                Some(datt) => run_kernel(
+                    dev,
+                    [&*g.storage(), &*qkv.storage(), &*att.storage(), &*datt.storage()],
+                    [qkv.numel()],
+                    |[d, q, a, da], [o]| cpu::attention_backward_with(d, q, a, Some(da), o, b, tt, c, nh),
+                    |gpu, [d, q, a, da], [o]| gpu.attention_backward_with(d, q, a, Some(da), o, b, tt, c, nh),
+                ),
+            };
             grads.accumulate(qkv, leaf(qkv, qkv.shape(), dqkv))?;
         }
         // out_t = A_t/D_t, A_t = φq_tᵀS_t, D_t = φq_t·z_t + ε: dφq_t = S_t dA_t + dD_t z_t;
@@ -218,6 +235,25 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             grads.accumulate(fq, leaf(fq, fq.shape(), dfq))?;
             grads.accumulate(fk, leaf(fk, fk.shape(), dfk))?;
             grads.accumulate(v, leaf(v, v.shape(), dv))?;
+        }
+        // H = −(1/rows)·Σ a·ln a over every attention row: dH/da = −(ln a + 1)/rows, kept for the
+        // attention's backward (`Probs`), which runs later in the walk and adds it to dout·v.
+        Op::AttentionEntropy(out) => {
+            let Op::Attention { att, .. } = out.op() else { unreachable!("checked in forward") };
+            let (n, t_len) = (att.numel(), att.shape()[3]);
+            let scale = t_len as f32 / n as f32;
+            let [datt] = run_kernel(dev, [&*att.storage(), &*g.storage()], [n], |[a, d], [o]| cpu::attention_entropy_backward(a, d, o, scale), |gpu, [a, d], [o]| gpu.attention_entropy_backward(a, d, o, n, scale));
+            let datt = leaf(att, att.shape(), datt);
+            let datt = match grads.1.0.remove(&out.id()) {
+                Some(prev) => prev.add(&datt)?,
+                None => datt,
+            };
+            grads.1.0.insert(out.id(), datt);
+            // The attention's backward runs only for an output with a gradient: give it zeros when
+            // the entropy is all that depends on it.
+            if grads.get(out).is_none() {
+                grads.set(out, Tensor::zeros(dev, out.shape()));
+            }
         }
         // loss = mean_i CE(logits_i): dlogits = (softmax − onehot) · dloss / N;
         // for StableMax each entry is further divided by 1 + |logit| (see the kernel).
@@ -248,6 +284,26 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             let n = x.numel() / v;
             let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [x.numel()], |[y, d], [o]| cpu::log_softmax_backward(y, d, o, v), |gpu, [y, d], [o]| gpu.log_softmax_backward(y, d, o, n, v));
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
+        }
+        // Backpropagation through time writes dpre, the gradient of every step's gate
+        // pre-activations xw_t + h_{t−1}·W_h: so dxw = dpre and dW_h = Σ_{b,t} h_{t−1}ᵀ·dpre_t,
+        // one matmul over the B·T rows.
+        Op::Lstm { xw, w_h, gates, c, hprev } => {
+            let &[b, tt, g4] = xw.shape() else { unreachable!("checked in forward") };
+            let h = g4 / 4;
+            let [dpre] = run_kernel(
+                dev,
+                [&*g.storage(), gates, c, &*w_h.storage()],
+                [xw.numel()],
+                |[d, ga, c, w], [o]| cpu::lstm_backward(d, ga, c, w, o, b, tt, h),
+                |gpu, [d, ga, c, w], [o]| gpu.lstm_backward(d, ga, c, w, o, b, tt, h),
+            );
+            if w_h.requires_grad() {
+                let d = MatmulDims { batch: 1, m: h, k: b * tt, n: g4, a_trans: true, b_trans: false, a_batch_stride: 0, b_batch_stride: 0 };
+                let [dw] = run_kernel(dev, [hprev, &dpre], [w_h.numel()], |[x, y], [o]| cpu::matmul(x, y, o, &d), |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d));
+                grads.accumulate(w_h, leaf(w_h, w_h.shape(), dw))?;
+            }
+            grads.accumulate(xw, leaf(xw, xw.shape(), dpre))?;
         }
     }
     Ok(())

@@ -130,6 +130,10 @@ pub enum Op {
     CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage, norm: Normalizer },
     Dropout(Tensor, DropoutMask),
     LogSoftmax(Tensor),
+    /// h = lstm(xw, w_h); saves the gates after their activations, c and h_{t−1}.
+    Lstm { xw: Tensor, w_h: Tensor, gates: Storage, c: Storage, hprev: Storage },
+    /// The mean entropy of an attention output's probability rows.
+    AttentionEntropy(Tensor),
 }
 
 /// What turns logits into class probabilities inside `cross_entropy_with`.
@@ -185,6 +189,8 @@ impl Tensor {
             Op::CrossEntropy { logits, .. } => logits.requires_grad(),
             Op::Dropout(x, _) => x.requires_grad(),
             Op::LogSoftmax(x) => x.requires_grad(),
+            Op::Lstm { xw, w_h, .. } => xw.requires_grad() || w_h.requires_grad(),
+            Op::AttentionEntropy(out) => out.requires_grad(),
         };
         Tensor(Rc::new(Node {
             id: next_id(),
@@ -454,6 +460,28 @@ impl Tensor {
         }
     }
 
+    /// The LSTM recurrence (`cpu::lstm_forward`). self: xw (B, T, 4H), the input projection
+    /// x·W_x + b of every step with gates in the order i, f, g, o; w_h: (H, 4H) → h (B, T, H),
+    /// starting from h_0 = c_0 = 0.
+    pub fn lstm(&self, w_h: &Tensor) -> Result<Tensor> {
+        self.same_device(w_h, "lstm")?;
+        let (&[b, t, g4], &[h, wg4]) = (self.shape(), w_h.shape()) else {
+            return Err(Error::msg(format!("lstm: xw must be (B, T, 4H) and w_h (H, 4H), got {:?} and {:?}", self.shape(), w_h.shape())));
+        };
+        if g4 != 4 * h || wg4 != 4 * h || h == 0 {
+            return Err(Error::msg(format!("lstm: xw {:?} and w_h {:?} do not agree on 4H", self.shape(), w_h.shape())));
+        }
+        if matches!(self.device(), Device::Gpu(_)) && h > crate::backend::gpu::LSTM_MAX_H {
+            return Err(Error::msg(format!("lstm: H = {h} is wider than the GPU kernel's {}", crate::backend::gpu::LSTM_MAX_H)));
+        }
+        let [out, gates, c, hprev] = run_kernel(self.device(), [&*self.storage(), &*w_h.storage()],
+            [b * t * h, b * t * g4, b * t * h, b * t * h],
+            |[x, w], [o, ga, c, hp]| cpu::lstm_forward(x, w, o, ga, c, hp, b, t, h),
+            |g, [x, w], [o, ga, c, hp]| g.lstm_forward(x, w, o, ga, c, hp, b, t, h),
+        );
+        Ok(Tensor::make(self.device(), vec![b, t, h], out, Op::Lstm { xw: self.clone(), w_h: w_h.clone(), gates, c, hprev }))
+    }
+
     /// Mean softmax cross-entropy of logits (N, V) against targets (N). Returns the loss (1) and,
     /// outside the graph, the accuracy (1) (first argmax equals the target).
     pub fn cross_entropy(&self, targets: &Rc<Index>) -> Result<(Tensor, Tensor)> {
@@ -511,6 +539,21 @@ impl Tensor {
         let n = self.numel() / v;
         let [y] = run_kernel(self.device(), [&*self.storage()], [n * v], |[x], [y]| cpu::log_softmax_forward(x, y, v), |g, [x], [y]| g.log_softmax_forward(x, y, n, v));
         Tensor::make(self.device(), self.shape().to_vec(), y, Op::LogSoftmax(self.clone()))
+    }
+
+    /// The mean entropy −Σ_u a·ln a of the probability rows of an `attention` output, over all
+    /// B·NH·T rows, as a (1) tensor in the graph: the attention-sharpening penalty (a sharper
+    /// attention, more mass on fewer keys, has a lower entropy).
+    pub fn attention_entropy(&self) -> Result<Tensor> {
+        let Some(att) = self.attention_probs() else {
+            return Err(Error::msg("attention_entropy: the tensor is not an attention output"));
+        };
+        let t = att.shape()[3];
+        let rows = att.numel() / t;
+        let [ent] = run_kernel(self.device(), [&*att.storage()], [rows], |[a], [e]| cpu::attention_entropy_forward(a, e, t), |g, [a], [e]| g.attention_entropy_forward(a, e, rows, t));
+        let inv = 1.0 / rows as f32;
+        let mean = reduce(self.device(), &ent, rows, |x, o| cpu::sum(x, o, inv), |g, x, o| g.sum(x, o, rows, inv));
+        Ok(Tensor::make(self.device(), vec![1], mean, Op::AttentionEntropy(self.clone())))
     }
 
     /// The softmax attention probabilities (B, NH, T, T) of an `attention` output, for pictures

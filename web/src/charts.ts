@@ -1,6 +1,7 @@
 /**
- * Live metric curves with uPlot. Metrics are grouped by the part of their name after the '/'
- * (`train/acc` and `val/acc` share the "acc" chart, `model/weight_norm` gets its own), so a new
+ * Live metric curves with uPlot. Metrics are grouped by the part of their name after the last '/'
+ * (`train/acc` and `val/acc` share the "acc" chart, `model/weight_norm` gets its own) and labelled
+ * by the part before it (`lstm/sparse/read_err` is "lstm/sparse" on the "read_err" chart), so a new
  * toy's metrics get charts without code here. Each chart's box carries
  * `data-testid="chart-<group>"` and `data-points` (the rows drawn so far).
  *
@@ -22,7 +23,8 @@ const FIRST = ['acc', 'loss'];
 const rank = (group: string) => (FIRST.includes(group) ? FIRST.indexOf(group) : FIRST.length);
 
 export const groupOf = (metric: string) => metric.slice(metric.lastIndexOf('/') + 1);
-const splitOf = (metric: string) => (metric.includes('/') ? metric.slice(0, metric.indexOf('/')) : metric);
+/** Everything before the group: `val/acc` → "val", `lstm/sparse/read_err` → "lstm/sparse". */
+const splitOf = (metric: string) => (metric.includes('/') ? metric.slice(0, metric.lastIndexOf('/')) : metric);
 export const titleOf = (group: string) => TITLES[group] ?? group.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
 interface Chart {

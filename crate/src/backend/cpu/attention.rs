@@ -75,17 +75,38 @@ pub fn attention_backward(
     c: usize,
     nh: usize,
 ) {
+    attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh)
+}
+
+/// `attention_backward` when the probabilities themselves also receive a gradient `datt`:
+/// (B, NH, T, T), e.g. from a penalty on their entropy. It joins dout_t·v_u before the softmax
+/// Jacobian: datt[t,u] = dout_t·v_u + datt_in[t,u].
+#[allow(clippy::too_many_arguments)]
+pub fn attention_backward_with(
+    dout: &[f32],
+    qkv: &[f32],
+    att: &[f32],
+    datt: Option<&[f32]>,
+    dqkv: &mut [f32],
+    b: usize,
+    t: usize,
+    c: usize,
+    nh: usize,
+) {
     if b * t * c == 0 {
         return;
     }
     let bp = batches_per_part(b, 3 * t * t * c);
     let c3 = 3 * c;
+    let datt = datt.map(|d| d.chunks(bp * nh * t * t));
+    let mut datt = datt.into_iter().flatten();
     let parts = dqkv.chunks_mut(bp * t * c3).zip(dout.chunks(bp * t * c)).zip(qkv.chunks(bp * t * c3)).zip(att.chunks(bp * nh * t * t));
-    threads::run(parts, |(((dqkv, dout), qkv), att)| backward_part(dout, qkv, att, dqkv, dout.len() / (t * c), t, c, nh));
+    let parts = parts.map(|p| (p, datt.next()));
+    threads::run(parts, |((((dqkv, dout), qkv), att), datt)| backward_part(dout, qkv, att, datt, dqkv, dout.len() / (t * c), t, c, nh));
 }
 
 #[allow(clippy::too_many_arguments)]
-fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
+fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], datt_in: Option<&[f32]>, dqkv: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
     let hs = c / nh;
     let scale = 1.0 / (hs as f32).sqrt();
     let c3 = 3 * c;
@@ -101,6 +122,11 @@ fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: us
     let k_of = |bi: usize, ti: usize, h: usize| &qkv[(bi * t + ti) * c3 + c + h * hs..][..hs];
     let v_of = |bi: usize, ti: usize, h: usize| &qkv[(bi * t + ti) * c3 + 2 * c + h * hs..][..hs];
     let do_of = |bi: usize, ti: usize, h: usize| &dout[(bi * t + ti) * c + h * hs..][..hs];
+    // Nothing is added without datt_in, so that case keeps its bits.
+    let plus_in = |d: f32, bi: usize, h: usize, ti: usize, u: usize| match datt_in {
+        Some(extra) => d + extra[((bi * nh + h) * t + ti) * t + u],
+        None => d,
+    };
     let mut datt = vec![0.0f32; t];
     let mut dots = vec![0.0f32; t]; // Σ_u' att[t,u']·datt[t,u'] per row, the softmax Jacobian term
     let (mut dk, mut dv) = (vec![0.0f32; hs], vec![0.0f32; hs]);
@@ -111,7 +137,7 @@ fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: us
                 let d_o = do_of(bi, ti, h);
                 let mut s = 0.0f32;
                 for u in 0..=ti {
-                    datt[u] = dot(d_o, v_of(bi, u, h));
+                    datt[u] = plus_in(dot(d_o, v_of(bi, u, h)), bi, h, ti, u);
                     s += at(bi, h, ti, u) * datt[u];
                 }
                 dots[ti] = s;
@@ -134,7 +160,7 @@ fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: us
                 for ti in u..t {
                     let a = at(bi, h, ti, u);
                     let d_o = do_of(bi, ti, h);
-                    let dpre = a * (dot(d_o, v) - dots[ti]);
+                    let dpre = a * (plus_in(dot(d_o, v), bi, h, ti, u) - dots[ti]);
                     let q = q_of(bi, ti, h);
                     for i in 0..hs {
                         dk[i] += dpre * scale * q[i];
@@ -145,5 +171,29 @@ fn backward_part(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: us
                 dqkv[base + 2 * c + h * hs..][..hs].copy_from_slice(&dv);
             }
         }
+    }
+}
+
+/// att: (B, NH, T, T) → ent: (B·NH·T), each row's entropy H = −Σ_u a·ln a, u ascending, with
+/// a = 0 (above the diagonal, or underflowed) contributing 0, its limit.
+pub fn attention_entropy_forward(att: &[f32], ent: &mut [f32], t: usize) {
+    for (row, e) in att.chunks_exact(t).zip(ent.iter_mut()) {
+        let mut s = 0.0f32;
+        for &a in row {
+            if a > 0.0 {
+                s += a * libm::logf(a);
+            }
+        }
+        *e = -s;
+    }
+}
+
+/// att: (B, NH, T, T), dloss: (1) → datt: (B, NH, T, T), the gradient of scale·Σ_rows H with
+/// respect to the probabilities: datt = −dloss·scale·(ln a + 1) where a > 0, else 0.
+/// `attention_backward_with` carries it through the softmax to q and k.
+pub fn attention_entropy_backward(att: &[f32], dloss: &[f32], datt: &mut [f32], scale: f32) {
+    let g = dloss[0] * scale;
+    for (d, &a) in datt.iter_mut().zip(att) {
+        *d = if a > 0.0 { -g * (libm::logf(a) + 1.0) } else { 0.0 };
     }
 }

@@ -10,12 +10,14 @@
 
 mod attention;
 mod linear_attention;
+mod lstm;
 mod matmul;
 mod pool;
 mod threads;
 
-pub use attention::{attention_backward, attention_forward};
+pub use attention::{attention_backward, attention_backward_with, attention_entropy_backward, attention_entropy_forward, attention_forward};
 pub use linear_attention::{linear_attention_backward, linear_attention_forward, linear_attention_weights, LinearDims, LINEAR_ATTENTION_EPS};
+pub use lstm::{lstm_backward, lstm_forward};
 pub use matmul::matmul;
 pub use pool::CpuBuffer;
 

@@ -21,6 +21,10 @@ pub const LINEAR_ATTENTION_MAX_HS: usize = 128;
 /// (`MAX_T` in attention.wgsl).
 pub const ATTENTION_MAX_T: usize = 1024;
 
+/// Widest LSTM the recurrence kernels support: a thread owns 4 of the hidden units and the
+/// backward keeps 4·H floats in workgroup memory (`MAX_H` in lstm.wgsl).
+pub const LSTM_MAX_H: usize = 256;
+
 fn u(x: usize) -> u32 {
     u32::try_from(x).expect("size does not fit in u32")
 }
@@ -292,7 +296,7 @@ impl Gpu {
         need("attention_forward", "qkv", qkv, b * t * 3 * c);
         need("attention_forward", "out", out, b * t * c);
         need("attention_forward", "att", att, b * nh * t * t);
-        let dims = [u(b), u(t), u(c), u(nh)];
+        let dims = [u(b), u(t), u(c), u(nh), 0];
         self.dispatch(&s::ATTENTION_FORWARD, &dims, &[qkv, out, att], grid_1d(b * nh));
     }
 
@@ -310,6 +314,24 @@ impl Gpu {
         c: usize,
         nh: usize,
     ) {
+        self.attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh);
+    }
+
+    /// `attention_backward` with an extra gradient on the probabilities, datt: (b, nh, t, t),
+    /// added to dout_t·v_u before the softmax Jacobian (`cpu::attention_backward_with`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention_backward_with(
+        &self,
+        dout: &GpuBuffer,
+        qkv: &GpuBuffer,
+        att: &GpuBuffer,
+        datt: Option<&GpuBuffer>,
+        dqkv: &GpuBuffer,
+        b: usize,
+        t: usize,
+        c: usize,
+        nh: usize,
+    ) {
         let e = "attention_backward";
         assert!(nh > 0 && c.is_multiple_of(nh), "{e}: c = {c} is not a multiple of nh = {nh}");
         assert!(t <= ATTENTION_MAX_T, "{e}: t = {t} exceeds the supported {ATTENTION_MAX_T}");
@@ -317,8 +339,13 @@ impl Gpu {
         need(e, "qkv", qkv, b * t * 3 * c);
         need(e, "att", att, b * nh * t * t);
         need(e, "dqkv", dqkv, b * t * 3 * c);
-        let dims = [u(b), u(t), u(c), u(nh)];
-        self.dispatch(&s::ATTENTION_BACKWARD, &dims, &[dout, qkv, att, dqkv], grid_1d(b * nh));
+        if let Some(d) = datt {
+            need(e, "datt", d, b * nh * t * t);
+        }
+        // Without datt the kernel never reads binding 5; att stands in for it.
+        let dims = [u(b), u(t), u(c), u(nh), datt.is_some() as u32];
+        let bufs = [dout, qkv, att, dqkv, datt.unwrap_or(att)];
+        self.dispatch(&s::ATTENTION_BACKWARD, &dims, &bufs, grid_1d(b * nh));
     }
 
     /// fq, fk: (b, t, nh·f), v: (b, t, c) → out: (b, t, c), den: (b, nh, t). Causal linear
@@ -573,5 +600,70 @@ impl Gpu {
         need(e, "dy", dy, n * v);
         need(e, "dx", dx, n * v);
         self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &[u(n), u(v)], &[y, dy, dx], grid_threads(n, 64));
+    }
+
+    /// xw: (b, t, 4h), w_h: (h, 4h) → out: (b, t, h); also gates: (b, t, 4h), c, hprev:
+    /// (b, t, h) for the backward pass. One workgroup per sequence; h ≤ `LSTM_MAX_H`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lstm_forward(
+        &self,
+        xw: &GpuBuffer,
+        w_h: &GpuBuffer,
+        out: &GpuBuffer,
+        gates: &GpuBuffer,
+        c: &GpuBuffer,
+        hprev: &GpuBuffer,
+        b: usize,
+        t: usize,
+        h: usize,
+    ) {
+        let e = "lstm_forward";
+        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        need(e, "xw", xw, b * t * 4 * h);
+        need(e, "w_h", w_h, h * 4 * h);
+        need(e, "out", out, b * t * h);
+        need(e, "gates", gates, b * t * 4 * h);
+        need(e, "c", c, b * t * h);
+        need(e, "hprev", hprev, b * t * h);
+        self.dispatch(&s::LSTM_FORWARD, &[u(b), u(t), u(h)], &[xw, w_h, out, gates, c, hprev], grid_1d(b));
+    }
+
+    /// dh: (b, t, h), gates: (b, t, 4h), c: (b, t, h), w_h: (h, 4h) → dpre: (b, t, 4h), the
+    /// gradient of the gate pre-activations, by backpropagation through time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lstm_backward(
+        &self,
+        dh: &GpuBuffer,
+        gates: &GpuBuffer,
+        c: &GpuBuffer,
+        w_h: &GpuBuffer,
+        dpre: &GpuBuffer,
+        b: usize,
+        t: usize,
+        h: usize,
+    ) {
+        let e = "lstm_backward";
+        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        need(e, "dh", dh, b * t * h);
+        need(e, "gates", gates, b * t * 4 * h);
+        need(e, "c", c, b * t * h);
+        need(e, "w_h", w_h, h * 4 * h);
+        need(e, "dpre", dpre, b * t * 4 * h);
+        self.dispatch(&s::LSTM_BACKWARD, &[u(b), u(t), u(h)], &[dh, gates, c, w_h, dpre], grid_1d(b));
+    }
+
+    /// att: (rows, t) attention rows → ent: (rows), each row's entropy −Σ a·ln a.
+    pub fn attention_entropy_forward(&self, att: &GpuBuffer, ent: &GpuBuffer, rows: usize, t: usize) {
+        need("attention_entropy_forward", "att", att, rows * t);
+        need("attention_entropy_forward", "ent", ent, rows);
+        self.dispatch(&s::ATTENTION_ENTROPY_FORWARD, &[u(rows), u(t), 0], &[att, ent], grid_threads(rows, 64));
+    }
+
+    /// att: (n) probabilities, dloss: (1) → datt: (n) = −dloss·scale·(ln a + 1) where a > 0, else 0.
+    pub fn attention_entropy_backward(&self, att: &GpuBuffer, dloss: &GpuBuffer, datt: &GpuBuffer, n: usize, scale: f32) {
+        need("attention_entropy_backward", "att", att, n);
+        need("attention_entropy_backward", "dloss", dloss, 1);
+        need("attention_entropy_backward", "datt", datt, n);
+        self.dispatch(&s::ATTENTION_ENTROPY_BACKWARD, &[u(n), 0, f(scale)], &[att, dloss, datt], grid_threads(n, 64));
     }
 }

@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex};
 
 use pipelines::{Pipelines, UNIFORM_SLOT};
 pub use kernels::{LINEAR_ATTENTION_MAX_F, LINEAR_ATTENTION_MAX_HS};
+pub use kernels::LSTM_MAX_H;
 pub use pool::GpuBuffer;
 use pool::Pool;
 use shaders::Kernel;

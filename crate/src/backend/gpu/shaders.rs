@@ -20,6 +20,8 @@ pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
 pub const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
 /// Causal linear attention as a scan over time, forward and backward.
 pub const LINEAR_ATTENTION: &str = include_str!("../../../../shaders/linear_attention.wgsl");
+/// The entropy of attention rows and its gradient (the attention-sharpening penalty).
+pub const ATTENTION_ENTROPY: &str = include_str!("../../../../shaders/attention_entropy.wgsl");
 /// Softmax and StableMax cross-entropy, forward and backward.
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
@@ -34,6 +36,8 @@ pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 pub const GRAD_FILTER: &str = include_str!("../../../../shaders/grad_filter.wgsl");
 /// Row-wise log-softmax, forward and backward (next-token log-probabilities for sampling).
 pub const LOG_SOFTMAX: &str = include_str!("../../../../shaders/log_softmax.wgsl");
+/// The LSTM recurrence over t, forward and backward through time.
+pub const LSTM: &str = include_str!("../../../../shaders/lstm.wgsl");
 
 /// How an entry point uses one storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +100,9 @@ mod table {
     pub const LAYERNORM_BACKWARD_DPARAMS: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_backward_dparams", &[R, R, R, R, R, W, W, W]);
 
     pub const ATTENTION_FORWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_forward", &[R, W, W]);
-    pub const ATTENTION_BACKWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W]);
+    pub const ATTENTION_BACKWARD: Kernel = k("attention.wgsl", ATTENTION, "attention_backward", &[R, R, R, W, R]);
+    pub const ATTENTION_ENTROPY_FORWARD: Kernel = k("attention_entropy.wgsl", ATTENTION_ENTROPY, "attention_entropy_forward", &[R, W]);
+    pub const ATTENTION_ENTROPY_BACKWARD: Kernel = k("attention_entropy.wgsl", ATTENTION_ENTROPY, "attention_entropy_backward", &[R, R, W]);
 
     pub const LINEAR_ATTENTION_FORWARD: Kernel = k("linear_attention.wgsl", LINEAR_ATTENTION, "linear_attention_forward", &[R, R, R, W, W]);
     // Both backward entry points bind dout, out, fq, fk, v, den (read) first.
@@ -124,6 +130,9 @@ mod table {
 
     pub const LOG_SOFTMAX_FORWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_forward", &[R, W]);
     pub const LOG_SOFTMAX_BACKWARD: Kernel = k("log_softmax.wgsl", LOG_SOFTMAX, "log_softmax_backward", &[R, R, W]);
+
+    pub const LSTM_FORWARD: Kernel = k("lstm.wgsl", LSTM, "lstm_forward", &[R, R, W, W, W, W]);
+    pub const LSTM_BACKWARD: Kernel = k("lstm.wgsl", LSTM, "lstm_backward", &[R, R, R, R, W]);
 }
 
 pub use table::*;
