@@ -1,11 +1,11 @@
 //! Reproduction of the `stablemax` toy's claims on a reduced budget, with its default settings
-//! (the paper's Figure 1 MLP, full batch, weight decay 0, p = 47), through the same `Toy`
-//! interface as the CLI and the page (Prieto et al. 2025, §2–§5). 900 steps take the softmax arm
-//! just past its collapse.
+//! (the paper's Figure 1 MLP, full batch, weight decay 0, p = 47, 80% of the table), through the
+//! same `Toy` interface as the CLI and the page (Prieto et al. 2025, §2–§5). 1,250 steps take
+//! the softmax arm well past its collapse and StableMax to about 88% validation accuracy.
 //!
 //! 1. Softmax Collapse: after memorising, the softmax arm's share of training equations whose
 //!    f32 loss is exactly 0 climbs to ~1 (Figure 2's "SC" curve), and it never generalises.
-//! 2. StableMax never produces an exactly-zero loss.
+//! 2. StableMax never produces an exactly-zero loss, and it groks without regularisation.
 //! 3. ⊥AdamW cannot take the naïve-loss-minimisation direction: its logits stay far smaller
 //!    than softmax's, and it groks without any regularisation (Figure 1a).
 
@@ -13,7 +13,7 @@ use papertoys::metrics::MetricRow;
 use papertoys::toys;
 use papertoys::Device;
 
-const BUDGET: u64 = 900;
+const BUDGET: u64 = 1250;
 
 struct Run {
     names: Vec<&'static str>,
@@ -23,7 +23,7 @@ struct Run {
 impl Run {
     fn new() -> Run {
         let entry = toys::find("stablemax").unwrap();
-        let pairs = [("eval_every".to_string(), "50".to_string())];
+        let pairs = [("eval_every".to_string(), "125".to_string())];
         let mut toy = (entry.build)(&entry.config_from_pairs(&pairs).unwrap(), &Device::Cpu).unwrap();
         let names = toy.metric_names().to_vec();
         Run { names, rows: pollster::block_on(toy.step(BUDGET)).unwrap() }
@@ -67,6 +67,8 @@ fn softmax_collapses_in_f32_and_the_fixes_do_not() {
     assert!(run.series("stablemax/train_acc").last().unwrap() >= &0.99, "StableMax did not memorise:\n{table}");
     let stable_zero = run.series("stablemax/zero_loss").into_iter().fold(0.0f32, f32::max);
     assert_eq!(stable_zero, 0.0, "StableMax produced exactly-zero losses:\n{table}");
+    let stable_final = *run.series("stablemax/val_acc").last().unwrap();
+    assert!(stable_final >= 0.8, "StableMax did not grok: validation accuracy {stable_final}:\n{table}");
 
     // 3. ⊥AdamW: no collapse, logits far smaller than softmax's, and it groks.
     let ortho_zero = run.series("orthograd/zero_loss").into_iter().fold(0.0f32, f32::max);

@@ -41,10 +41,10 @@ function notes(page: ToyPage, pg: Playground): HTMLElement {
   const tries = el('ol', { class: 'try-list' });
   for (const item of page.tryThis) {
     const li = el('li', {}, el('span', {}, ...prose(item.text)));
-    if (item.set || item.newSeed || item.logX !== undefined) {
+    if (item.set || item.steps || item.newSeed || item.logX !== undefined) {
       const b = el('button', { type: 'button', class: 'small try-button' }, 'Try it');
       b.addEventListener('click', () => {
-        void pg.apply(item.set ?? {}, { newSeed: item.newSeed, logX: item.logX });
+        void pg.apply(item.set ?? {}, { steps: item.steps, newSeed: item.newSeed, logX: item.logX });
         pg.root.scrollIntoView({ behavior: 'smooth', block: 'start' });
       });
       li.append(' ', b);

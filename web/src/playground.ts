@@ -205,10 +205,15 @@ export class Playground {
   }
 
   /** Applies a "what to try" item: changes the config, restarts and trains. */
-  async apply(set: Config, opts: { newSeed?: boolean; logX?: boolean } = {}) {
+  async apply(set: Config, opts: { steps?: number; newSeed?: boolean; logX?: boolean } = {}) {
     if (opts.logX !== undefined) {
       this.ui.logX.checked = opts.logX;
       this.charts.setLogX(opts.logX);
+    }
+    if (opts.steps) {
+      // A longer run continues the one on screen when nothing else changes.
+      this.setSteps(opts.steps);
+      this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
     }
     const changes: Config = { ...set };
     if (opts.newSeed) changes.seed = 1 + Math.floor(Math.random() * 999_999);

@@ -6,10 +6,12 @@
 
 import type { Config } from '../params';
 
-/** One thing to try; `set` and `logX` make a "try it" button that applies it and trains. */
+/** One thing to try; `set`, `steps` and `logX` make a "try it" button that applies it and trains. */
 export interface TryItem {
   text: string;
   set?: Config;
+  /** How far the run trains, when the experiment needs more (or fewer) steps than the default. */
+  steps?: number;
   newSeed?: boolean;
   logX?: boolean;
 }
