@@ -206,13 +206,20 @@ export async function screenshot(page, name) {
  * which `cargo test` has usually built already. The CPU digest does not depend on the profile.
  */
 export function cliRun(toy, args) {
-  const cliArgs = ['run', toy, ...args, '--json'];
+  const lines = cli(['run', toy, ...args, '--json']).trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** The ids of every toy, from `papertoys list`. */
+export function toyIds() {
+  return cli(['list']).trim().split('\n').map((line) => line.split(/\s+/)[0]);
+}
+
+function cli(cliArgs) {
   const [cmd, argv] = process.env.PT_CLI
     ? [process.env.PT_CLI, cliArgs]
     : ['cargo', ['run', '--quiet', '--profile', 'test', '--locked', '-p', 'papertoys', '--', ...cliArgs]];
-  const out = execFileSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
-  const lines = out.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
+  return execFileSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
 }
 
 /** One line for the closing note, easy to grep from the test output. */

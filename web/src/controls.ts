@@ -100,12 +100,14 @@ export class Controls {
   }
 
   /** A message under a control (empty clears it). `kind` colours it. */
-  say(name: string, text: string, kind: 'error' | 'info' = 'error') {
+  /** Shows `text` under the control of `name`; false when the page has no such control. */
+  say(name: string, text: string, kind: 'error' | 'info' = 'error'): boolean {
     const m = name === 'steps' ? this.stepsMessage : this.params.get(name)?.message;
-    if (!m) return;
+    if (!m) return false;
     m.textContent = text;
     m.hidden = text === '';
     m.className = `control-msg is-${kind}`;
+    return true;
   }
 
   clearMessages() {

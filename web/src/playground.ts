@@ -225,8 +225,8 @@ export class Playground {
     const overrides: Config = { ...this.spec.config };
     for (const k of Object.keys(changes)) delete overrides[k];
     const v = await this.engine.validate(this.toy.id, { ...overrides, ...changes });
-    this.clearError();
-    for (const r of v.rejected) this.controls.say(r.key, r.message);
+    // A key with no control of its own (a "try it" naming a setting the toy lacks) is still said.
+    this.showProblems(v.rejected.filter((r) => !this.controls.say(r.key, r.message)).map((r) => r.message));
     this.spec = { ...this.spec, config: v.config };
     this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
     this.restart(true);
