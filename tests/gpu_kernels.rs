@@ -428,7 +428,7 @@ fn cross_entropy_forward_and_backward_match_cpu() {
         let (gloss, gprobs, gcorrect, gdlogits) =
             (g.alloc(n), g.alloc(n * v), g.alloc(n), g.alloc(n * v));
         g.cross_entropy_forward(&gl, &gtg, &gloss, &gprobs, &gcorrect, n, v);
-        g.cross_entropy_backward(&gprobs, &gtg, &gdl, &gdlogits, n, v, scale);
+        g.cross_entropy_backward(&gprobs, &gtg, &gdl, &gdlogits, n, v, scale, None);
         let (mut loss, mut probs, mut correct) = (vec![0.0; n], vec![0.0; n * v], vec![0.0; n]);
         cpu::cross_entropy_forward(&logits, &targets, &mut loss, &mut probs, &mut correct);
         let mut dlogits = vec![0.0; n * v];
@@ -533,7 +533,7 @@ fn mlp_step(
     g.sum(&losses, &loss, n, 1.0 / n as f32);
     let one = g.upload(&[1.0]);
     let (dact, dlogits, dw) = (g.alloc(n * v), g.alloc(n * v), g.alloc(c * v));
-    g.cross_entropy_backward(&probs, targets, &one, &dact, n, v, 1.0 / n as f32);
+    g.cross_entropy_backward(&probs, targets, &one, &dact, n, v, 1.0 / n as f32, None);
     g.gelu_backward(&logits, &dact, &dlogits, n * v);
     g.matmul(x, &dlogits, &dw, &dims(1, c, n, v, true, false));
     let p = AdamParams {

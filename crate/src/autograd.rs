@@ -260,15 +260,13 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
         Op::CrossEntropy { logits, targets, probs, norm } => {
             let (n, v) = (logits.shape()[0], logits.shape()[1]);
             let scale = 1.0 / n as f32;
+            let stablemax = *norm == Normalizer::StableMax;
             let [dl] = run_kernel(
                 dev,
                 [probs, &*g.storage(), &*logits.storage()],
                 [numel(logits.shape())],
-                |[p, d, l], [o]| cpu::cross_entropy_backward(p, &targets.ids, d, o, scale, (*norm == Normalizer::StableMax).then_some(l)),
-                |gpu, [p, d, l], [o]| match norm {
-                    Normalizer::Softmax => gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale),
-                    Normalizer::StableMax => gpu.stablemax_cross_entropy_backward(l, p, targets.gpu_ids(), d, o, n, v, scale),
-                },
+                |[p, d, l], [o]| cpu::cross_entropy_backward(p, &targets.ids, d, o, scale, stablemax.then_some(l)),
+                |gpu, [p, d, l], [o]| gpu.cross_entropy_backward(p, targets.gpu_ids(), d, o, n, v, scale, stablemax.then_some(l)),
             );
             grads.accumulate(logits, leaf(logits, logits.shape(), dl))?;
         }

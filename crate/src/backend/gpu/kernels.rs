@@ -416,7 +416,9 @@ impl Gpu {
         self.dispatch(&s::CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
     }
 
-    /// probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) = (probs − onehot)·dloss·scale.
+    /// probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) = (probs − onehot)·dloss·scale,
+    /// each entry further divided by 1 + |logit| when StableMax passes its logits (n, v), as in
+    /// `cpu::cross_entropy_backward`.
     #[allow(clippy::too_many_arguments)]
     pub fn cross_entropy_backward(
         &self,
@@ -427,15 +429,22 @@ impl Gpu {
         n: usize,
         v: usize,
         scale: f32,
+        stablemax_logits: Option<&GpuBuffer>,
     ) {
         let e = "cross_entropy_backward";
         need(e, "probs", probs, n * v);
         need(e, "targets", targets, n);
         need(e, "dloss", dloss, 1);
         need(e, "dlogits", dlogits, n * v);
-        let bufs = [probs, targets, dloss, dlogits];
         let groups = grid_threads(n * v, 64);
-        self.dispatch(&s::CROSS_ENTROPY_BACKWARD, &[u(n), u(v), f(scale)], &bufs, groups);
+        let params = [u(n), u(v), f(scale)];
+        match stablemax_logits {
+            None => self.dispatch(&s::CROSS_ENTROPY_BACKWARD, &params, &[probs, targets, dloss, dlogits], groups),
+            Some(logits) => {
+                need(e, "logits", logits, n * v);
+                self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_BACKWARD, &params, &[logits, probs, targets, dloss, dlogits], groups);
+            }
+        }
     }
 
     /// out[0] = scale · Σ x. x: (n). One workgroup, fixed tree.
@@ -525,31 +534,6 @@ impl Gpu {
         need(e, "correct", correct, n);
         let bufs = [logits, targets, losses, probs, correct];
         self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
-    }
-
-    /// logits, probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) =
-    /// (probs − onehot)·dloss·scale / (1 + |logits|).
-    #[allow(clippy::too_many_arguments)]
-    pub fn stablemax_cross_entropy_backward(
-        &self,
-        logits: &GpuBuffer,
-        probs: &GpuBuffer,
-        targets: &GpuBuffer,
-        dloss: &GpuBuffer,
-        dlogits: &GpuBuffer,
-        n: usize,
-        v: usize,
-        scale: f32,
-    ) {
-        let e = "stablemax_cross_entropy_backward";
-        need(e, "logits", logits, n * v);
-        need(e, "probs", probs, n * v);
-        need(e, "targets", targets, n);
-        need(e, "dloss", dloss, 1);
-        need(e, "dlogits", dlogits, n * v);
-        let bufs = [logits, probs, targets, dloss, dlogits];
-        let groups = grid_threads(n * v, 64);
-        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_BACKWARD, &[u(n), u(v), f(scale)], &bufs, groups);
     }
 
     /// out[0] = scale · #{x == 0}. x: (n). One workgroup, fixed tree.
