@@ -25,7 +25,8 @@ const SMALL: &[&str] = &["--set", "p=11", "--set", "d_model=16", "--set", "eval_
 fn json_run_prints_rows_then_figures_then_the_digest_line() {
     let o = papertoys(&[&["run", "grokking", "--seed", "3"], SMALL].concat());
     assert!(o.status.success(), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     // Rows at steps 0, 5, 10, the figure (the answer map), then the summary.
     assert_eq!(lines.len(), 5);
     for (row, step) in lines.iter().zip([0, 5, 10]) {

@@ -180,8 +180,7 @@ fn add_bias_and_sum_rows_match_cpu() {
         // Offset so that no column sum is a near-zero cancellation: sum_rows adds in a tree,
         // the CPU left to right, and near zero the relative tolerance would measure only that.
         let (x, bias) = (r.vec_in(rows * cols, -0.5, 1.0), r.vec(cols));
-        let (gx, gbias, gout, gsum) =
-            (g.upload(&x), g.upload(&bias), g.alloc(rows * cols), g.alloc(cols));
+        let (gx, gbias, gout, gsum) = (g.upload(&x), g.upload(&bias), g.alloc(rows * cols), g.alloc(cols));
         g.add_bias(&gx, &gbias, &gout, rows, cols);
         g.sum_rows(&gx, &gsum, rows, cols);
         let (mut out, mut sum) = (vec![0.0; rows * cols], vec![0.0; cols]);
@@ -229,10 +228,8 @@ fn matmul_case(g: &Rc<Gpu>, r: &mut Lcg, d: MatmulDims) {
     let mut out = vec![0.0; d.batch * d.m * d.n];
     cpu::matmul(&a, &b, &mut out, &d);
     let back = read(g, &[&gout, &gnaive]);
-    let name = format!(
-        "matmul {}x{}x{}x{} a_trans={} b_trans={} sa={} sb={}",
-        d.batch, d.m, d.k, d.n, d.a_trans, d.b_trans, d.a_batch_stride, d.b_batch_stride
-    );
+    let name =
+        format!("matmul {}x{}x{}x{} a_trans={} b_trans={} sa={} sb={}", d.batch, d.m, d.k, d.n, d.a_trans, d.b_trans, d.a_batch_stride, d.b_batch_stride);
     check(&name, &back[0], &out);
     check(&format!("{name} (naive)"), &back[1], &out);
     check(&format!("{name} (tiled vs naive)"), &back[0], &back[1]);
@@ -286,19 +283,14 @@ fn layernorm_forward_and_backward_match_cpu() {
     for (rows, cols) in [(1usize, 1usize), (5, 3), (64, 128), (37, 1000)] {
         let x = r.vec_in(rows * cols, -3.0, 5.0);
         let (gamma, beta, dy) = (r.vec(cols), r.vec(cols), r.vec(rows * cols));
-        let (gx, ggamma, gbeta, gdy) =
-            (g.upload(&x), g.upload(&gamma), g.upload(&beta), g.upload(&dy));
+        let (gx, ggamma, gbeta, gdy) = (g.upload(&x), g.upload(&gamma), g.upload(&beta), g.upload(&dy));
         let (gy, gmean, grstd) = (g.alloc(rows * cols), g.alloc(rows), g.alloc(rows));
         let (gdx, gdgamma, gdbeta) = (g.alloc(rows * cols), g.alloc(cols), g.alloc(cols));
         g.layernorm_forward(&gx, &ggamma, &gbeta, &gy, &gmean, &grstd, rows, cols);
-        g.layernorm_backward(
-            &gdy, &gx, &ggamma, &gmean, &grstd, &gdx, &gdgamma, &gdbeta, rows, cols,
-        );
-        let (mut y, mut mean, mut rstd) =
-            (vec![0.0; rows * cols], vec![0.0; rows], vec![0.0; rows]);
+        g.layernorm_backward(&gdy, &gx, &ggamma, &gmean, &grstd, &gdx, &gdgamma, &gdbeta, rows, cols);
+        let (mut y, mut mean, mut rstd) = (vec![0.0; rows * cols], vec![0.0; rows], vec![0.0; rows]);
         cpu::layernorm_forward(&x, &gamma, &beta, &mut y, &mut mean, &mut rstd);
-        let (mut dx, mut dgamma, mut dbeta) =
-            (vec![0.0; rows * cols], vec![0.0; cols], vec![0.0; cols]);
+        let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; rows * cols], vec![0.0; cols], vec![0.0; cols]);
         cpu::layernorm_backward(&dy, &x, &gamma, &mean, &rstd, &mut dx, &mut dgamma, &mut dbeta);
         let back = read(&g, &[&gy, &gmean, &grstd, &gdx, &gdgamma, &gdbeta]);
         let s = format!("{rows}x{cols}");
@@ -338,14 +330,11 @@ fn gather_and_scatter_rows_match_cpu() {
 fn attention_forward_and_backward_match_cpu() {
     let g = gpu();
     let mut r = Lcg(9);
-    for (b, t, c, nh) in
-        [(1usize, 1usize, 4usize, 1usize), (2, 17, 32, 4), (2, 70, 128, 4), (1, 8, 192, 2)]
-    {
+    for (b, t, c, nh) in [(1usize, 1usize, 4usize, 1usize), (2, 17, 32, 4), (2, 70, 128, 4), (1, 8, 192, 2)] {
         let qkv = r.vec(b * t * 3 * c);
         let dout = r.vec(b * t * c);
         let (gqkv, gdout) = (g.upload(&qkv), g.upload(&dout));
-        let (gout, gatt, gdqkv) =
-            (g.alloc(b * t * c), g.alloc(b * nh * t * t), g.alloc(b * t * 3 * c));
+        let (gout, gatt, gdqkv) = (g.alloc(b * t * c), g.alloc(b * nh * t * t), g.alloc(b * t * 3 * c));
         g.attention_forward(&gqkv, &gout, &gatt, b, t, c, nh);
         g.attention_backward(&gdout, &gqkv, &gatt, &gdqkv, b, t, c, nh);
         let (mut out, mut att) = (vec![0.0; b * t * c], vec![0.0; b * nh * t * t]);
@@ -425,8 +414,7 @@ fn cross_entropy_forward_and_backward_match_cpu() {
         let dloss = [0.75f32];
         let scale = 1.0 / n as f32;
         let (gl, gtg, gdl) = (g.upload(&logits), g.upload_u32(&targets), g.upload(&dloss));
-        let (gloss, gprobs, gcorrect, gdlogits) =
-            (g.alloc(n), g.alloc(n * v), g.alloc(n), g.alloc(n * v));
+        let (gloss, gprobs, gcorrect, gdlogits) = (g.alloc(n), g.alloc(n * v), g.alloc(n), g.alloc(n * v));
         g.cross_entropy_forward(&gl, &gtg, &gloss, &gprobs, &gcorrect, n, v);
         g.cross_entropy_backward(&gprobs, &gtg, &gdl, &gdlogits, n, v, scale, None);
         let (mut loss, mut probs, mut correct) = (vec![0.0; n], vec![0.0; n * v], vec![0.0; n]);
@@ -484,15 +472,7 @@ fn optimizer_updates_match_cpu() {
     let (mut param, grad) = (r.vec(n), r.vec(n));
     let mut m = r.vec_in(n, -0.1, 0.1);
     let mut v = r.vec_in(n, 0.0, 0.01);
-    let p = AdamParams {
-        lr: 1e-3,
-        beta1: 0.9,
-        beta2: 0.98,
-        eps: 1e-8,
-        weight_decay: 0.1,
-        bc1: 1.0 - 0.9f32.powi(3),
-        bc2: 1.0 - 0.98f32.powi(3),
-    };
+    let p = AdamParams { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 0.1, bc1: 1.0 - 0.9f32.powi(3), bc2: 1.0 - 0.98f32.powi(3) };
     let (gp, gg, gm, gv) = (g.upload(&param), g.upload(&grad), g.upload(&m), g.upload(&v));
     g.adamw_update(&gp, &gg, &gm, &gv, n, &p);
     g.adamw_update(&gp, &gg, &gm, &gv, n, &p); // twice: state carries over
@@ -514,14 +494,7 @@ fn optimizer_updates_match_cpu() {
 
 /// Records a forward/backward/update chain shaped like one training step of a small MLP and
 /// returns (loss, weight) as read back. Allocates and drops its temporaries inside.
-fn mlp_step(
-    g: &Rc<Gpu>,
-    x: &GpuBuffer,
-    w: &GpuBuffer,
-    wm: &GpuBuffer,
-    wv: &GpuBuffer,
-    targets: &GpuBuffer,
-) -> Vec<Vec<f32>> {
+fn mlp_step(g: &Rc<Gpu>, x: &GpuBuffer, w: &GpuBuffer, wm: &GpuBuffer, wv: &GpuBuffer, targets: &GpuBuffer) -> Vec<Vec<f32>> {
     let (n, c, v) = (64usize, 32usize, 10usize);
     let d = dims(1, n, c, v, false, false);
     let (logits, act) = (g.alloc(n * v), g.alloc(n * v));
@@ -536,15 +509,7 @@ fn mlp_step(
     g.cross_entropy_backward(&probs, targets, &one, &dact, n, v, 1.0 / n as f32, None);
     g.gelu_backward(&logits, &dact, &dlogits, n * v);
     g.matmul(x, &dlogits, &dw, &dims(1, c, n, v, true, false));
-    let p = AdamParams {
-        lr: 1e-2,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: 0.0,
-        bc1: 0.1,
-        bc2: 0.001,
-    };
+    let p = AdamParams { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, bc1: 0.1, bc2: 0.001 };
     g.adamw_update(w, &dw, wm, wv, c * v, &p);
     read(g, &[&loss, w])
 }
@@ -589,8 +554,7 @@ fn same_kernels_twice_are_bit_identical() {
     let w = r.vec(cols * cols);
     let run = |g: &Rc<Gpu>| {
         let (gx, gw) = (g.upload(&x), g.upload(&w));
-        let (y, ones, zeros) =
-            (g.alloc(rows * cols), g.upload(&vec![1.0; cols]), g.upload(&vec![0.0; cols]));
+        let (y, ones, zeros) = (g.alloc(rows * cols), g.upload(&vec![1.0; cols]), g.upload(&vec![0.0; cols]));
         g.matmul(&gx, &gw, &y, &dims(1, rows, cols, cols, false, true));
         let (ln, mean, rstd) = (g.alloc(rows * cols), g.alloc(rows), g.alloc(rows));
         g.layernorm_forward(&y, &ones, &zeros, &ln, &mean, &rstd, rows, cols);
@@ -603,8 +567,7 @@ fn same_kernels_twice_are_bit_identical() {
         g.attention_forward(&y, &att_out, &att, b, t, c, nh);
         let dqkv = g.alloc(b * t * 3 * c);
         g.attention_backward(&att_out, &y, &att, &dqkv, b, t, c, nh);
-        let targets =
-            g.upload_u32(&(0..rows as u32).map(|i| i * 7 % cols as u32).collect::<Vec<_>>());
+        let targets = g.upload_u32(&(0..rows as u32).map(|i| i * 7 % cols as u32).collect::<Vec<_>>());
         let (losses, probs, correct) = (g.alloc(rows), g.alloc(rows * cols), g.alloc(rows));
         g.cross_entropy_forward(&y, &targets, &losses, &probs, &correct, rows, cols);
         read(g, &[&y, &ln, &colsum, &total, &att_out, &dqkv, &losses, &probs])

@@ -97,7 +97,13 @@ fn check(what: &str, labels: (&str, &str), got: &[f32], want: &[f32], tol: Tol) 
         panic!(
             "{what}: {bad} of {} values off by more than {:e} + {:e}·|{b}|; first at [{i}]: {a} {} vs {b} {}; \
              max abs diff {worst:e} at [{at}]: {a} {} vs {b} {}",
-            want.len(), tol.atol, tol.rtol, got[i], want[i], got[at], want[at]
+            want.len(),
+            tol.atol,
+            tol.rtol,
+            got[i],
+            want[i],
+            got[at],
+            want[at]
         );
     }
 }
@@ -418,8 +424,23 @@ macro_rules! gradient_and_parity_tests {
 }
 
 gradient_and_parity_tests!(
-    matmul_2d, matmul_shared_weight, matmul_batched, add, mul, scale, add_bias, gelu, relu,
-    layernorm, gather_rows, attention, cross_entropy, reshape, log_softmax, lstm, attention_entropy,
+    matmul_2d,
+    matmul_shared_weight,
+    matmul_batched,
+    add,
+    mul,
+    scale,
+    add_bias,
+    gelu,
+    relu,
+    layernorm,
+    gather_rows,
+    attention,
+    cross_entropy,
+    reshape,
+    log_softmax,
+    lstm,
+    attention_entropy,
 );
 
 // out = A·B: dA = dOut·Bᵀ, dB = Aᵀ·dOut
@@ -479,9 +500,7 @@ fn cross_entropy() -> Case {
 }
 // reshape moves no data: dx = dy reshaped; layernorm after it makes the new shape matter
 fn reshape() -> Case {
-    Case::new("reshape", &[(&[2, 6], -1., 1.), (&[4], 0.5, 1.5), (&[4], -1., 1.)], |_, x| {
-        x[0].reshape(&[3, 4])?.layernorm(&x[1], &x[2])
-    })
+    Case::new("reshape", &[(&[2, 6], -1., 1.), (&[4], 0.5, 1.5), (&[4], -1., 1.)], |_, x| x[0].reshape(&[3, 4])?.layernorm(&x[1], &x[2]))
 }
 
 // y = x − logsumexp(x) per row: dx = dy − softmax(x)·Σ_v dy

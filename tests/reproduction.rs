@@ -4,9 +4,9 @@
 //! decay the same budget does not generalise. A smaller table and model than the defaults
 //! (p = 31, width 32) keep this to about a minute per run on the CPU backend.
 
+use papertoys::Device;
 use papertoys::metrics::MetricRow;
 use papertoys::toys;
-use papertoys::Device;
 
 const BUDGET: u64 = 2000;
 

@@ -4,9 +4,9 @@
 //! with fewer generator queries than blockwise rejection sampling. Shorter strings, a
 //! smaller model, fewer training steps and fewer prompts than the defaults keep this to about a minute on the CPU.
 
+use papertoys::Device;
 use papertoys::figures::{Figure, Lines};
 use papertoys::toys;
-use papertoys::Device;
 
 const STEPS: u64 = 300;
 /// Share of prompts that must have a valid completion.
@@ -24,10 +24,12 @@ fn figures() -> Vec<Figure> {
 }
 
 fn lines<'a>(figs: &'a [Figure], id: &str) -> &'a Lines {
-    figs.iter().find_map(|f| match f {
-        Figure::Lines(l) if l.id == id => Some(l),
-        _ => None,
-    }).unwrap_or_else(|| panic!("no Lines figure '{id}'"))
+    figs.iter()
+        .find_map(|f| match f {
+            Figure::Lines(l) if l.id == id => Some(l),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Lines figure '{id}'"))
 }
 
 fn series<'a>(l: &'a Lines, prefix: &str) -> &'a [f64] {

@@ -7,10 +7,10 @@
 //! reports for its LSTM. Shorter strings than the toy's defaults and the loss at the reads only
 //! keep this to well under a minute on the CPU backend.
 
+use papertoys::Device;
 use papertoys::figures::Figure;
 use papertoys::metrics::MetricRow;
 use papertoys::toys::{self, Toy};
-use papertoys::Device;
 
 const BUDGET: u64 = 600;
 /// Strings of 32 tokens, and the loss at the reads only, which learns the register in a few
@@ -41,7 +41,12 @@ fn reads_are_nearly_perfect_in_distribution_but_glitch_out_of_distribution() {
     let last = &rows.last().unwrap().values;
     assert!(last[IN_DIST] <= 0.005, "in-distribution read error {} is not near zero:\n{}", last[IN_DIST], show(&rows));
     let ood = last[SPARSE].max(last[DENSE]);
-    assert!(ood >= 0.005 && ood >= 3.0 * last[IN_DIST], "out-of-distribution read error {ood} is not clearly above in-distribution {}:\n{}", last[IN_DIST], show(&rows));
+    assert!(
+        ood >= 0.005 && ood >= 3.0 * last[IN_DIST],
+        "out-of-distribution read error {ood} is not clearly above in-distribution {}:\n{}",
+        last[IN_DIST],
+        show(&rows)
+    );
     // The recurrence carries the last written bit in its state: no read errors anywhere. (One
     // error would be ≥ 1/1900 here; 1 − the f32 mean accuracy of all-correct reads is ≤ 6e-8.)
     for (name, k) in [("in-distribution", IN_DIST), ("sparse", SPARSE), ("dense", DENSE)] {

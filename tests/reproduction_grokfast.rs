@@ -8,9 +8,9 @@
 //! width 64; width 48 or p = 23 did not), and stops when the filtered arm gets there, at about
 //! step 2,000 (200 s on the shared, loaded 2-core machine; about a minute of CPU time).
 
+use papertoys::Device;
 use papertoys::metrics::MetricRow;
 use papertoys::toys;
-use papertoys::Device;
 
 const BUDGET: u64 = 2400;
 const EVAL_EVERY: u64 = 100;

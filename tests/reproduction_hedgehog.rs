@@ -6,11 +6,11 @@
 //! softmax's. The toy's defaults with a smaller test set and 700 steps instead of 1,000 (softmax
 //! finds its recall circuit around step 550 with seed 0).
 
+use papertoys::Device;
 use papertoys::backend::gpu::Gpu;
 use papertoys::figures::Figure;
 use papertoys::metrics::MetricRow;
 use papertoys::toys::{self, Toy};
-use papertoys::Device;
 
 const BUDGET: u64 = 700;
 const SMALL: [(&str, &str); 2] = [("test_sequences", "128"), ("eval_every", "100")];

@@ -8,12 +8,12 @@
 //!   predictions are those of the preconditioned step, far from plain GD's (Ahn et al. 2023,
 //!   Theorem 1; Mahankali et al. 2023).
 
-use papertoys::figures::Figure;
-use papertoys::rng::Rng;
-use papertoys::tasks::linreg::{best_gd_step, Learner, Task};
-use papertoys::metrics::MetricRow;
-use papertoys::toys::{self, Toy};
 use papertoys::Device;
+use papertoys::figures::Figure;
+use papertoys::metrics::MetricRow;
+use papertoys::rng::Rng;
+use papertoys::tasks::linreg::{Learner, Task, best_gd_step};
+use papertoys::toys::{self, Toy};
 
 fn build(set: &[(&str, &str)]) -> Box<dyn Toy> {
     let entry = toys::find("icl-linreg").unwrap();
@@ -59,7 +59,13 @@ fn transformer_error_once_k_exceeds_d_is_near_ridge_and_far_below_one_step_of_gd
     let (d, n) = (3, 8);
     let mut toy = build(&[("d", "3"), ("n", "8"), ("curriculum", "0"), ("eval_every", "500")]);
     let (rows, figures) = train(&mut toy, 1500);
-    let (tf, ridge, gd, avg, zero) = (curve(&figures, "transformer"), curve(&figures, "ridge (λ = σ²)"), curve(&figures, "1-step GD (best η)"), curve(&figures, "averaging"), curve(&figures, "zero"));
+    let (tf, ridge, gd, avg, zero) = (
+        curve(&figures, "transformer"),
+        curve(&figures, "ridge (λ = σ²)"),
+        curve(&figures, "1-step GD (best η)"),
+        curve(&figures, "averaging"),
+        curve(&figures, "zero"),
+    );
     let table = format!(
         "k: transformer ridge 1-step-GD averaging zero\n{}\nrows:\n{}",
         (0..=n).map(|k| format!("{k}: {:.3} {:.3} {:.3} {:.3} {:.3}", tf[k], ridge[k], gd[k], avg[k], zero[k])).collect::<Vec<_>>().join("\n"),
@@ -92,7 +98,17 @@ fn linear_attention_learns_one_step_of_gd_on_isotropic_inputs() {
 #[test]
 fn linear_attention_learns_the_preconditioned_step_not_the_plain_one_on_skewed_inputs() {
     let (d, n) = (4, 10);
-    let mut toy = build(&[("d", "4"), ("n", "10"), ("covariance", "skewed"), ("d_model", "16"), ("layers", "1"), ("heads", "1"), ("batch_size", "256"), ("lsa_lr", "0.03"), ("eval_every", "100")]);
+    let mut toy = build(&[
+        ("d", "4"),
+        ("n", "10"),
+        ("covariance", "skewed"),
+        ("d_model", "16"),
+        ("layers", "1"),
+        ("heads", "1"),
+        ("batch_size", "256"),
+        ("lsa_lr", "0.03"),
+        ("eval_every", "100"),
+    ]);
     let (rows, _) = train(&mut toy, 300);
     // The toy's own test prompts (same streams), to measure how far plain 1-step GD with its
     // best η is from the preconditioned step, in the units of `lsa/gd_gap`.

@@ -5,10 +5,10 @@
 //! so that one plain sample does about what best-of-N did for the base model. Fewer steps than
 //! the defaults (pre-training 500 instead of 600, sharpening 150 instead of 300).
 
+use papertoys::Device;
 use papertoys::figures::{Figure, Lines};
 use papertoys::metrics::MetricRow;
 use papertoys::toys;
-use papertoys::Device;
 
 const SHARPEN_AT: u64 = 500;
 const STEPS: u64 = 650;
@@ -23,10 +23,12 @@ fn run() -> (Vec<MetricRow>, Vec<Figure>) {
 }
 
 fn bon_lines(figs: &[Figure]) -> &Lines {
-    figs.iter().find_map(|f| match f {
-        Figure::Lines(l) if l.id == "bon_vs_n" => Some(l),
-        _ => None,
-    }).expect("a bon_vs_n figure")
+    figs.iter()
+        .find_map(|f| match f {
+            Figure::Lines(l) if l.id == "bon_vs_n" => Some(l),
+            _ => None,
+        })
+        .expect("a bon_vs_n figure")
 }
 
 #[test]

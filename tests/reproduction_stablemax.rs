@@ -9,9 +9,9 @@
 //! 3. ⊥AdamW cannot take the naïve-loss-minimisation direction: its logits stay far smaller
 //!    than softmax's, and it groks without any regularisation (Figure 1a).
 
+use papertoys::Device;
 use papertoys::metrics::MetricRow;
 use papertoys::toys;
-use papertoys::Device;
 
 const BUDGET: u64 = 1250;
 
@@ -42,7 +42,11 @@ impl Run {
             .iter()
             .enumerate()
             .map(|(k, r)| {
-                let cells: Vec<String> = arms.iter().enumerate().map(|(a, name)| format!("{name} val {:.3} zero {:.2} |z| {:.0}", cols[3 * a][k], cols[3 * a + 1][k], cols[3 * a + 2][k])).collect();
+                let cells: Vec<String> = arms
+                    .iter()
+                    .enumerate()
+                    .map(|(a, name)| format!("{name} val {:.3} zero {:.2} |z| {:.0}", cols[3 * a][k], cols[3 * a + 1][k], cols[3 * a + 2][k]))
+                    .collect();
                 format!("{}: {}", r.step, cells.join("  "))
             })
             .collect::<Vec<_>>()

@@ -3,10 +3,10 @@
 //! itself exactly, and allocates nothing per step after warm-up; and the reduced-budget
 //! reproduction of grokking shows the order of events of Power et al.
 
+use papertoys::Device;
 use papertoys::backend::gpu::Gpu;
 use papertoys::metrics::{Digest, MetricRow};
 use papertoys::toys::{self, Toy};
-use papertoys::Device;
 
 fn gpu() -> Device {
     // Fails, never skips, when there is no adapter: a missing driver must not pass as green.

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::backend::{cpu, MatmulDims};
+use crate::backend::{MatmulDims, cpu};
 use crate::error::{Error, Result};
-use crate::tensor::{numel, run_kernel, Normalizer, Op, Storage, Tensor};
+use crate::tensor::{Normalizer, Op, Storage, Tensor, numel, run_kernel};
 
 /// Gradients by tensor id.
 pub struct Grads(HashMap<usize, Tensor>, Probs);
@@ -129,8 +129,15 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             let batch = if shared { 1 } else { b.shape()[0] };
             let m = a.numel() / k / batch;
             if a.requires_grad() {
-                let d = MatmulDims { batch, m, k: n, n: k, a_trans: false, b_trans: true, a_batch_stride: m * n, b_batch_stride: if shared { 0 } else { k * n } };
-                let [da] = run_kernel(dev, [&*g.storage(), &*b.storage()], [a.numel()], |[x, y], [o]| cpu::matmul(x, y, o, &d), |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d));
+                let d =
+                    MatmulDims { batch, m, k: n, n: k, a_trans: false, b_trans: true, a_batch_stride: m * n, b_batch_stride: if shared { 0 } else { k * n } };
+                let [da] = run_kernel(
+                    dev,
+                    [&*g.storage(), &*b.storage()],
+                    [a.numel()],
+                    |[x, y], [o]| cpu::matmul(x, y, o, &d),
+                    |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d),
+                );
                 grads.accumulate(a, leaf(a, a.shape(), da))?;
             }
             if b.requires_grad() {
@@ -139,30 +146,55 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
                 } else {
                     MatmulDims { batch, m: k, k: m, n, a_trans: true, b_trans: false, a_batch_stride: m * k, b_batch_stride: m * n }
                 };
-                let [db] = run_kernel(dev, [&*a.storage(), &*g.storage()], [b.numel()], |[x, y], [o]| cpu::matmul(x, y, o, &d), |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d));
+                let [db] = run_kernel(
+                    dev,
+                    [&*a.storage(), &*g.storage()],
+                    [b.numel()],
+                    |[x, y], [o]| cpu::matmul(x, y, o, &d),
+                    |gpu, [x, y], [o]| gpu.matmul(x, y, o, &d),
+                );
                 grads.accumulate(b, leaf(b, b.shape(), db))?;
             }
         }
         Op::Gelu(x) => {
             let n = x.numel();
-            let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::gelu_backward(x, d, o), |gpu, [x, d], [o]| gpu.gelu_backward(x, d, o, n));
+            let [dx] = run_kernel(
+                dev,
+                [&*x.storage(), &*g.storage()],
+                [n],
+                |[x, d], [o]| cpu::gelu_backward(x, d, o),
+                |gpu, [x, d], [o]| gpu.gelu_backward(x, d, o, n),
+            );
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         Op::Relu(x) => {
             let n = x.numel();
-            let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::relu_backward(x, d, o), |gpu, [x, d], [o]| gpu.relu_backward(x, d, o, n));
+            let [dx] = run_kernel(
+                dev,
+                [&*x.storage(), &*g.storage()],
+                [n],
+                |[x, d], [o]| cpu::relu_backward(x, d, o),
+                |gpu, [x, d], [o]| gpu.relu_backward(x, d, o, n),
+            );
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         // y = x + 1 (x > 0), exp(x) (x ≤ 0): dx = dy·(x > 0 ? 1 : exp(x))
         Op::EluPlusOne(x) => {
             let n = x.numel();
-            let [dx] = run_kernel(dev, [&*x.storage(), &*g.storage()], [n], |[x, d], [o]| cpu::elu_plus_one_backward(x, d, o), |gpu, [x, d], [o]| gpu.elu_plus_one_backward(x, d, o, n));
+            let [dx] = run_kernel(
+                dev,
+                [&*x.storage(), &*g.storage()],
+                [n],
+                |[x, d], [o]| cpu::elu_plus_one_backward(x, d, o),
+                |gpu, [x, d], [o]| gpu.elu_plus_one_backward(x, d, o, n),
+            );
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         // y = exp(x): dx = dy·y
         Op::Exp(x) => {
             let n = x.numel();
-            let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [n], |[y, d], [o]| cpu::exp_backward(y, d, o), |gpu, [y, d], [o]| gpu.exp_backward(y, d, o, n));
+            let [dx] =
+                run_kernel(dev, [&*t.storage(), &*g.storage()], [n], |[y, d], [o]| cpu::exp_backward(y, d, o), |gpu, [y, d], [o]| gpu.exp_backward(y, d, o, n));
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         Op::LayerNorm { x, gamma, beta, mean, rstd } => {
@@ -242,7 +274,13 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
             let Op::Attention { att, .. } = out.op() else { unreachable!("checked in forward") };
             let (n, t_len) = (att.numel(), att.shape()[3]);
             let scale = t_len as f32 / n as f32;
-            let [datt] = run_kernel(dev, [&*att.storage(), &*g.storage()], [n], |[a, d], [o]| cpu::attention_entropy_backward(a, d, o, scale), |gpu, [a, d], [o]| gpu.attention_entropy_backward(a, d, o, n, scale));
+            let [datt] = run_kernel(
+                dev,
+                [&*att.storage(), &*g.storage()],
+                [n],
+                |[a, d], [o]| cpu::attention_entropy_backward(a, d, o, scale),
+                |gpu, [a, d], [o]| gpu.attention_entropy_backward(a, d, o, n, scale),
+            );
             let datt = leaf(att, att.shape(), datt);
             let datt = match grads.1.0.remove(&out.id()) {
                 Some(prev) => prev.add(&datt)?,
@@ -280,7 +318,13 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
         Op::LogSoftmax(x) => {
             let v = *x.shape().last().unwrap();
             let n = x.numel() / v;
-            let [dx] = run_kernel(dev, [&*t.storage(), &*g.storage()], [x.numel()], |[y, d], [o]| cpu::log_softmax_backward(y, d, o, v), |gpu, [y, d], [o]| gpu.log_softmax_backward(y, d, o, n, v));
+            let [dx] = run_kernel(
+                dev,
+                [&*t.storage(), &*g.storage()],
+                [x.numel()],
+                |[y, d], [o]| cpu::log_softmax_backward(y, d, o, v),
+                |gpu, [y, d], [o]| gpu.log_softmax_backward(y, d, o, n, v),
+            );
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         // Backpropagation through time writes dpre, the gradient of every step's gate

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod constrained;
 pub mod error;
 pub mod figures;
+pub mod linear_self_attention;
 pub mod metrics;
 pub mod nn;
 pub mod optim;
@@ -17,7 +18,6 @@ pub mod sample;
 pub mod tasks;
 pub mod tensor;
 pub mod toys;
-pub mod linear_self_attention;
 
 pub use error::{Error, Result};
 pub use tensor::{Device, Tensor};

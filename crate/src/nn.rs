@@ -35,10 +35,7 @@ pub struct Linear {
 impl Linear {
     pub fn new(dev: &Device, rng: &mut Rng, fan_in: usize, fan_out: usize) -> Result<Linear> {
         let bound = 1.0 / (fan_in as f32).sqrt();
-        Ok(Linear {
-            w: param(dev, &[fan_in, fan_out], uniform(rng, fan_in * fan_out, bound))?,
-            b: param(dev, &[fan_out], uniform(rng, fan_out, bound))?,
-        })
+        Ok(Linear { w: param(dev, &[fan_in, fan_out], uniform(rng, fan_in * fan_out, bound))?, b: param(dev, &[fan_out], uniform(rng, fan_out, bound))? })
     }
     /// x: (…, in) → (…, out)
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -136,7 +133,13 @@ impl HedgehogMap {
         let linear = || Ok::<_, crate::Error>(Linear { w: param(dev, &[hs, hs], eye.clone())?, b: param(dev, &[hs], vec![0.0; hs])? });
         let signs = (0..hs * 2 * hs).map(|i| {
             let (r, c) = (i / (2 * hs), i % (2 * hs));
-            if c == r { 1.0 } else if c == r + hs { -1.0 } else { 0.0 }
+            if c == r {
+                1.0
+            } else if c == r + hs {
+                -1.0
+            } else {
+                0.0
+            }
         });
         Ok(HedgehogMap { q: linear()?, k: linear()?, signs: Tensor::from_vec(dev, &[hs, 2 * hs], signs.collect(), false)? })
     }
@@ -152,9 +155,16 @@ impl HedgehogMap {
 
 /// How a block mixes positions.
 enum Mixer {
-    Softmax { qkv: Linear },
+    Softmax {
+        qkv: Linear,
+    },
     /// q, k, v projections, then φ on q and k (elu+1 when `hedgehog` is None) and `linear_attention`.
-    Linear { q: Linear, k: Linear, v: Linear, hedgehog: Option<HedgehogMap> },
+    Linear {
+        q: Linear,
+        k: Linear,
+        v: Linear,
+        hedgehog: Option<HedgehogMap>,
+    },
 }
 
 /// x + attn(ln1(x)), then + mlp(ln2(x)), with a 4·C GELU MLP.

@@ -2,10 +2,10 @@
 //! decay (Loshchilov & Hutter, "Decoupled Weight Decay Regularization") and SGD.
 
 use crate::autograd::Grads;
-use crate::backend::{cpu, AdamParams};
+use crate::backend::{AdamParams, cpu};
 use crate::error::Result;
 use crate::nn::Param;
-use crate::tensor::{run_kernel, Device, Tensor};
+use crate::tensor::{Device, Tensor, run_kernel};
 
 pub struct AdamW {
     pub lr: f32,
@@ -23,10 +23,7 @@ pub struct AdamW {
 
 impl AdamW {
     pub fn new(params: &[Param], lr: f32, weight_decay: f32, beta2: f32) -> AdamW {
-        let moments = params
-            .iter()
-            .map(|p| (Tensor::zeros(p.tensor.device(), p.tensor.shape()), Tensor::zeros(p.tensor.device(), p.tensor.shape())))
-            .collect();
+        let moments = params.iter().map(|p| (Tensor::zeros(p.tensor.device(), p.tensor.shape()), Tensor::zeros(p.tensor.device(), p.tensor.shape()))).collect();
         AdamW { lr, beta1: 0.9, beta2, eps: 1e-8, weight_decay, orthogonal: false, t: 0, moments }
     }
 

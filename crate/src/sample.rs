@@ -84,7 +84,14 @@ pub struct Completion {
 /// Extends every prefix by `len` tokens, one batched query per position; `pick` chooses each
 /// token from its log-probabilities (`draw` for ancestral sampling, `argmax` for greedy). The
 /// log-likelihood is summed in f64 in token order, so it is the same on every target.
-pub async fn complete(model: &Transformer, device: &Device, bos: u32, prefixes: &[Vec<u32>], len: usize, mut pick: impl FnMut(&[f32]) -> u32) -> Result<Vec<Completion>> {
+pub async fn complete(
+    model: &Transformer,
+    device: &Device,
+    bos: u32,
+    prefixes: &[Vec<u32>],
+    len: usize,
+    mut pick: impl FnMut(&[f32]) -> u32,
+) -> Result<Vec<Completion>> {
     let mut seqs: Vec<Vec<u32>> = prefixes.to_vec();
     let mut out: Vec<Completion> = prefixes.iter().map(|_| Completion { tokens: Vec::with_capacity(len), logp: 0.0 }).collect();
     for _ in 0..len {

@@ -9,8 +9,8 @@
 use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
-use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::cpu::{self, CpuBuffer};
+use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::{DropoutMask, MatmulDims};
 use crate::error::{Error, Result};
 
@@ -122,16 +122,43 @@ pub enum Op {
     Relu(Tensor),
     EluPlusOne(Tensor),
     Exp(Tensor),
-    LayerNorm { x: Tensor, gamma: Tensor, beta: Tensor, mean: Storage, rstd: Storage },
+    LayerNorm {
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        mean: Storage,
+        rstd: Storage,
+    },
     GatherRows(Tensor, Rc<Index>),
-    Attention { qkv: Tensor, att: Tensor, nh: usize },
+    Attention {
+        qkv: Tensor,
+        att: Tensor,
+        nh: usize,
+    },
     /// Causal linear attention over feature-mapped queries and keys; den: (B, NH, T).
-    LinearAttention { fq: Tensor, fk: Tensor, v: Tensor, den: Storage, nh: usize },
-    CrossEntropy { logits: Tensor, targets: Rc<Index>, probs: Storage, norm: Normalizer },
+    LinearAttention {
+        fq: Tensor,
+        fk: Tensor,
+        v: Tensor,
+        den: Storage,
+        nh: usize,
+    },
+    CrossEntropy {
+        logits: Tensor,
+        targets: Rc<Index>,
+        probs: Storage,
+        norm: Normalizer,
+    },
     Dropout(Tensor, DropoutMask),
     LogSoftmax(Tensor),
     /// h = lstm(xw, w_h); saves the gates after their activations, c and h_{t−1}.
-    Lstm { xw: Tensor, w_h: Tensor, gates: Storage, c: Storage, hprev: Storage },
+    Lstm {
+        xw: Tensor,
+        w_h: Tensor,
+        gates: Storage,
+        c: Storage,
+        hprev: Storage,
+    },
     /// The mean entropy of an attention output's probability rows.
     AttentionEntropy(Tensor),
 }
@@ -192,14 +219,7 @@ impl Tensor {
             Op::Lstm { xw, w_h, .. } => xw.requires_grad() || w_h.requires_grad(),
             Op::AttentionEntropy(out) => out.requires_grad(),
         };
-        Tensor(Rc::new(Node {
-            id: next_id(),
-            shape,
-            storage: Rc::new(RefCell::new(storage)),
-            device: device.clone(),
-            op,
-            requires_grad,
-        }))
+        Tensor(Rc::new(Node { id: next_id(), shape, storage: Rc::new(RefCell::new(storage)), device: device.clone(), op, requires_grad }))
     }
 
     /// A leaf holding `data`; `requires_grad` marks a trainable parameter.
@@ -306,7 +326,13 @@ impl Tensor {
         let dims = matmul_dims(self.shape(), rhs.shape())?;
         let mut shape = self.shape().to_vec();
         *shape.last_mut().unwrap() = dims.n;
-        let out = run_kernel(self.device(), [&*self.storage(), &*rhs.storage()], [numel(&shape)], |[a, b], [o]| cpu::matmul(a, b, o, &dims), |g, [a, b], [o]| g.matmul(a, b, o, &dims));
+        let out = run_kernel(
+            self.device(),
+            [&*self.storage(), &*rhs.storage()],
+            [numel(&shape)],
+            |[a, b], [o]| cpu::matmul(a, b, o, &dims),
+            |g, [a, b], [o]| g.matmul(a, b, o, &dims),
+        );
         let [out] = out;
         Ok(Tensor::make(self.device(), shape, out, Op::Matmul(self.clone(), rhs.clone())))
     }
@@ -340,7 +366,13 @@ impl Tensor {
             return Err(Error::msg(format!("add_bias: bias {:?} does not tile {:?}", bias.shape(), self.shape())));
         }
         let rows = self.numel() / cols;
-        let [out] = run_kernel(self.device(), [&*self.storage(), &*bias.storage()], [self.numel()], |[x, b], [o]| cpu::add_bias(x, b, o), |g, [x, b], [o]| g.add_bias(x, b, o, rows, cols));
+        let [out] = run_kernel(
+            self.device(),
+            [&*self.storage(), &*bias.storage()],
+            [self.numel()],
+            |[x, b], [o]| cpu::add_bias(x, b, o),
+            |g, [x, b], [o]| g.add_bias(x, b, o, rows, cols),
+        );
         Ok(Tensor::make(self.device(), self.shape().to_vec(), out, Op::AddBias(self.clone(), bias.clone())))
     }
 
@@ -360,7 +392,8 @@ impl Tensor {
     /// (Katharopoulos et al. 2020, §3.2).
     pub fn elu_plus_one(&self) -> Tensor {
         let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::elu_plus_one_forward(x, y), |g, [x], [y]| g.elu_plus_one_forward(x, y, n));
+        let [out] =
+            run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::elu_plus_one_forward(x, y), |g, [x], [y]| g.elu_plus_one_forward(x, y, n));
         Tensor::make(self.device(), self.shape().to_vec(), out, Op::EluPlusOne(self.clone()))
     }
 
@@ -379,7 +412,9 @@ impl Tensor {
             return Err(Error::msg(format!("layernorm: gamma/beta must have {c} values")));
         }
         let rows = self.numel() / c;
-        let [y, mean, rstd] = run_kernel(self.device(), [&*self.storage(), &*gamma.storage(), &*beta.storage()],
+        let [y, mean, rstd] = run_kernel(
+            self.device(),
+            [&*self.storage(), &*gamma.storage(), &*beta.storage()],
             [self.numel(), rows, rows],
             |[x, ga, be], [y, m, r]| cpu::layernorm_forward(x, ga, be, y, m, r),
             |g, [x, ga, be], [y, m, r]| g.layernorm_forward(x, ga, be, y, m, r, rows, c),
@@ -396,7 +431,13 @@ impl Tensor {
             return Err(Error::msg(format!("gather_rows: index made for {} rows, table has {rows}", idx.rows)));
         }
         let n = idx.len();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n * c], |[t], [o]| cpu::gather_rows(t, &idx.ids, o, c), |g, [t], [o]| g.gather_rows(t, &idx.gpu().ids, o, n, c));
+        let [out] = run_kernel(
+            self.device(),
+            [&*self.storage()],
+            [n * c],
+            |[t], [o]| cpu::gather_rows(t, &idx.ids, o, c),
+            |g, [t], [o]| g.gather_rows(t, &idx.gpu().ids, o, n, c),
+        );
         Ok(Tensor::make(self.device(), vec![n, c], out, Op::GatherRows(self.clone(), idx.clone())))
     }
 
@@ -409,7 +450,9 @@ impl Tensor {
         if c3 % 3 != 0 || nh == 0 || c % nh != 0 {
             return Err(Error::msg(format!("attention: 3C = {c3} must split into 3 × {nh} heads")));
         }
-        let [out, att] = run_kernel(self.device(), [&*self.storage()],
+        let [out, att] = run_kernel(
+            self.device(),
+            [&*self.storage()],
             [b * t * c, b * nh * t * t],
             |[x], [o, a]| cpu::attention_forward(x, o, a, b, t, c, nh),
             |g, [x], [o, a]| g.attention_forward(x, o, a, b, t, c, nh),
@@ -424,7 +467,14 @@ impl Tensor {
     pub fn linear_attention(&self, fk: &Tensor, v: &Tensor, nh: usize) -> Result<Tensor> {
         self.same_shape(fk, "linear_attention")?;
         self.same_device(v, "linear_attention")?;
-        let bad = || Error::msg(format!("linear_attention: φq {:?}, φk {:?}, v {:?} with {nh} heads: need (B, T, NH·F), (B, T, NH·F), (B, T, C)", self.shape(), fk.shape(), v.shape()));
+        let bad = || {
+            Error::msg(format!(
+                "linear_attention: φq {:?}, φk {:?}, v {:?} with {nh} heads: need (B, T, NH·F), (B, T, NH·F), (B, T, C)",
+                self.shape(),
+                fk.shape(),
+                v.shape()
+            ))
+        };
         let (&[b, t, nf], &[vb, vt, c]) = (self.shape(), v.shape()) else { return Err(bad()) };
         if nh == 0 || nf % nh != 0 || c % nh != 0 || (vb, vt) != (b, t) {
             return Err(bad());
@@ -432,9 +482,15 @@ impl Tensor {
         let d = cpu::LinearDims { b, t, c, nh, f: nf / nh };
         use crate::backend::gpu::{LINEAR_ATTENTION_MAX_F as MAX_F, LINEAR_ATTENTION_MAX_HS as MAX_HS};
         if d.f > MAX_F || c / nh > MAX_HS {
-            return Err(Error::msg(format!("linear_attention: {} features and head size {} per head; at most {MAX_F} and {MAX_HS} are supported", d.f, c / nh)));
+            return Err(Error::msg(format!(
+                "linear_attention: {} features and head size {} per head; at most {MAX_F} and {MAX_HS} are supported",
+                d.f,
+                c / nh
+            )));
         }
-        let [out, den] = run_kernel(self.device(), [&*self.storage(), &*fk.storage(), &*v.storage()],
+        let [out, den] = run_kernel(
+            self.device(),
+            [&*self.storage(), &*fk.storage(), &*v.storage()],
             [b * t * c, b * nh * t],
             |[q, k, v], [o, dn]| cpu::linear_attention_forward(q, k, v, o, dn, d),
             |g, [q, k, v], [o, dn]| g.linear_attention_forward(q, k, v, o, dn, d),
@@ -474,7 +530,9 @@ impl Tensor {
         if matches!(self.device(), Device::Gpu(_)) && h > crate::backend::gpu::LSTM_MAX_H {
             return Err(Error::msg(format!("lstm: H = {h} is wider than the GPU kernel's {}", crate::backend::gpu::LSTM_MAX_H)));
         }
-        let [out, gates, c, hprev] = run_kernel(self.device(), [&*self.storage(), &*w_h.storage()],
+        let [out, gates, c, hprev] = run_kernel(
+            self.device(),
+            [&*self.storage(), &*w_h.storage()],
             [b * t * h, b * t * g4, b * t * h, b * t * h],
             |[x, w], [o, ga, c, hp]| cpu::lstm_forward(x, w, o, ga, c, hp, b, t, h),
             |g, [x, w], [o, ga, c, hp]| g.lstm_forward(x, w, o, ga, c, hp, b, t, h),
@@ -497,7 +555,9 @@ impl Tensor {
         if targets.len() != n || targets.rows != v {
             return Err(Error::msg(format!("cross_entropy: {} targets over {} classes for logits {:?}", targets.len(), targets.rows, self.shape())));
         }
-        let [losses, probs, correct] = run_kernel(self.device(), [&*self.storage()],
+        let [losses, probs, correct] = run_kernel(
+            self.device(),
+            [&*self.storage()],
             [n, n * v, n],
             |[l], [ls, p, c]| match norm {
                 Normalizer::Softmax => cpu::cross_entropy_forward(l, &targets.ids, ls, p, c),
@@ -537,7 +597,13 @@ impl Tensor {
     pub fn log_softmax(&self) -> Tensor {
         let v = *self.shape().last().expect("a tensor has a shape");
         let n = self.numel() / v;
-        let [y] = run_kernel(self.device(), [&*self.storage()], [n * v], |[x], [y]| cpu::log_softmax_forward(x, y, v), |g, [x], [y]| g.log_softmax_forward(x, y, n, v));
+        let [y] = run_kernel(
+            self.device(),
+            [&*self.storage()],
+            [n * v],
+            |[x], [y]| cpu::log_softmax_forward(x, y, v),
+            |g, [x], [y]| g.log_softmax_forward(x, y, n, v),
+        );
         Tensor::make(self.device(), self.shape().to_vec(), y, Op::LogSoftmax(self.clone()))
     }
 
@@ -550,7 +616,13 @@ impl Tensor {
         };
         let t = att.shape()[3];
         let rows = att.numel() / t;
-        let [ent] = run_kernel(self.device(), [&*att.storage()], [rows], |[a], [e]| cpu::attention_entropy_forward(a, e, t), |g, [a], [e]| g.attention_entropy_forward(a, e, rows, t));
+        let [ent] = run_kernel(
+            self.device(),
+            [&*att.storage()],
+            [rows],
+            |[a], [e]| cpu::attention_entropy_forward(a, e, t),
+            |g, [a], [e]| g.attention_entropy_forward(a, e, rows, t),
+        );
         let inv = 1.0 / rows as f32;
         let mean = reduce(self.device(), &ent, rows, |x, o| cpu::sum(x, o, inv), |g, x, o| g.sum(x, o, rows, inv));
         Ok(Tensor::make(self.device(), vec![1], mean, Op::AttentionEntropy(self.clone())))
@@ -584,7 +656,13 @@ impl Tensor {
     pub fn orthogonal_to(&self, w: &Tensor) -> Result<Tensor> {
         self.same_shape(w, "orthogonal_to")?;
         let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*w.storage(), &*self.storage()], [n], |[w, g], [o]| cpu::orthogonal_grad(w, g, o), |gpu, [w, g], [o]| gpu.orthogonal_grad(w, g, o, n));
+        let [out] = run_kernel(
+            self.device(),
+            [&*w.storage(), &*self.storage()],
+            [n],
+            |[w, g], [o]| cpu::orthogonal_grad(w, g, o),
+            |gpu, [w, g], [o]| gpu.orthogonal_grad(w, g, o, n),
+        );
         Ok(Tensor::make(self.device(), self.shape().to_vec(), out, Op::Leaf))
     }
 }
@@ -633,13 +711,7 @@ pub(crate) fn run_kernel<const I: usize, const O: usize>(
 }
 
 /// A (1) result of a reduction over a storage.
-fn reduce(
-    device: &Device,
-    x: &Storage,
-    n: usize,
-    cpu_fn: impl FnOnce(&[f32], &mut [f32]),
-    gpu_fn: impl FnOnce(&Gpu, &GpuBuffer, &GpuBuffer),
-) -> Storage {
+fn reduce(device: &Device, x: &Storage, n: usize, cpu_fn: impl FnOnce(&[f32], &mut [f32]), gpu_fn: impl FnOnce(&Gpu, &GpuBuffer, &GpuBuffer)) -> Storage {
     debug_assert!(n > 0);
     match device {
         Device::Cpu => {

@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
+use crate::Device;
 use crate::backend::gpu::Gpu;
 use crate::metrics::Digest;
-use crate::toys::{self, ParamSpec, Toy, REGISTRY};
-use crate::Device;
+use crate::toys::{self, ParamSpec, REGISTRY, Toy};
 
 #[wasm_bindgen(start)]
 fn start() {

@@ -34,14 +34,8 @@ struct Shapes {
 
 pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
     let shapes: Shapes = serde_json::from_str(SHAPES_JSON).expect("shapes.json parses");
-    println!(
-        "\n== attention forward+backward, ms (median of {} repetitions) ==",
-        sink.reps()
-    );
-    println!(
-        "{:<30} {:>10} {:>10} {:>10} {:>10}",
-        "shape", "CPU fused", "unfused", "WGSL fused", "unfused"
-    );
+    println!("\n== attention forward+backward, ms (median of {} repetitions) ==", sink.reps());
+    println!("{:<30} {:>10} {:>10} {:>10} {:>10}", "shape", "CPU fused", "unfused", "WGSL fused", "unfused");
     for s in &shapes.attention {
         let (b, t, c, nh) = (s.b, s.t, s.c, s.nh);
         let shape = format!("{} (B={b} T={t} C={c} NH={nh})", s.name);
@@ -56,11 +50,7 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
         };
 
         // CPU fused: the engine's kernels.
-        let (mut out, mut att, mut dqkv) = (
-            vec![0.0; b * t * c],
-            vec![0.0; b * nh * t * t],
-            vec![0.0; b * t * 3 * c],
-        );
+        let (mut out, mut att, mut dqkv) = (vec![0.0; b * t * c], vec![0.0; b * nh * t * t], vec![0.0; b * t * 3 * c]);
         let fwd = measure(sink.target_secs(), sink.reps(), |iters| {
             for _ in 0..iters {
                 cpu::attention_forward(&qkv, &mut out, &mut att, b, t, c, nh);
@@ -96,12 +86,7 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
         if let Some(gpu) = gpu {
             // WGSL fused: attention_forward / attention_backward.
             let (gqkv, gdout) = (gpu.upload(&qkv), gpu.upload(&dout));
-            let (g_out, g_att, g_dqkv, probe) = (
-                gpu.alloc(b * t * c),
-                gpu.alloc(b * nh * t * t),
-                gpu.alloc(b * t * 3 * c),
-                gpu.alloc(1),
-            );
+            let (g_out, g_att, g_dqkv, probe) = (gpu.alloc(b * t * c), gpu.alloc(b * nh * t * t), gpu.alloc(b * t * 3 * c), gpu.alloc(1));
             let fwd = measure(sink.target_secs(), sink.reps(), |iters| {
                 for _ in 0..iters {
                     gpu.attention_forward(&gqkv, &g_out, &g_att, b, t, c, nh);
@@ -145,20 +130,10 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
 }
 
 /// Checks out and dqkv against the CPU fused reference; returns the largest difference.
-fn agree(
-    shape: &str,
-    what: &str,
-    out: &[f32],
-    want_out: &[f32],
-    dqkv: &[f32],
-    want_dqkv: &[f32],
-) -> f32 {
+fn agree(shape: &str, what: &str, out: &[f32], want_out: &[f32], dqkv: &[f32], want_dqkv: &[f32]) -> f32 {
     let (d1, ok1) = max_diff(out, want_out, 1e-5, 1e-3);
     let (d2, ok2) = max_diff(dqkv, want_dqkv, 1e-5, 1e-3);
-    assert!(
-        ok1 && ok2,
-        "{what} {shape}: differs from the CPU fused kernels (out by {d1}, dqkv by {d2})"
-    );
+    assert!(ok1 && ok2, "{what} {shape}: differs from the CPU fused kernels (out by {d1}, dqkv by {d2})");
     d1.max(d2)
 }
 
@@ -212,19 +187,9 @@ impl CpuUnfused {
         split_heads(qkv, &mut self.q, b, t, nh, 3 * c, 0);
         split_heads(qkv, &mut self.k, b, t, nh, 3 * c, c);
         split_heads(qkv, &mut self.v, b, t, nh, 3 * c, 2 * c);
-        cpu::matmul(
-            &self.q,
-            &self.k,
-            &mut self.s,
-            &bmm(b * nh, t, hs, t, false, true),
-        ); // S = Q·Kᵀ
+        cpu::matmul(&self.q, &self.k, &mut self.s, &bmm(b * nh, t, hs, t, false, true)); // S = Q·Kᵀ
         softmax_causal_forward(&self.s, &mut self.p, t, 1.0 / (hs as f32).sqrt());
-        cpu::matmul(
-            &self.p,
-            &self.v,
-            &mut self.y,
-            &bmm(b * nh, t, t, hs, false, false),
-        ); // Y = P·V
+        cpu::matmul(&self.p, &self.v, &mut self.y, &bmm(b * nh, t, t, hs, false, false)); // Y = P·V
         merge_heads(&self.y, out, b, t, nh, c, 0);
     }
 
@@ -232,31 +197,11 @@ impl CpuUnfused {
         let (b, t, c, nh) = (self.b, self.t, self.c, self.nh);
         let hs = c / nh;
         split_heads(dout, &mut self.dy, b, t, nh, c, 0);
-        cpu::matmul(
-            &self.dy,
-            &self.v,
-            &mut self.dp,
-            &bmm(b * nh, t, hs, t, false, true),
-        ); // dP = dY·Vᵀ
-        cpu::matmul(
-            &self.p,
-            &self.dy,
-            &mut self.dv,
-            &bmm(b * nh, t, t, hs, true, false),
-        ); // dV = Pᵀ·dY
+        cpu::matmul(&self.dy, &self.v, &mut self.dp, &bmm(b * nh, t, hs, t, false, true)); // dP = dY·Vᵀ
+        cpu::matmul(&self.p, &self.dy, &mut self.dv, &bmm(b * nh, t, t, hs, true, false)); // dV = Pᵀ·dY
         softmax_causal_backward(&self.p, &self.dp, &mut self.ds, t, 1.0 / (hs as f32).sqrt());
-        cpu::matmul(
-            &self.ds,
-            &self.k,
-            &mut self.dq,
-            &bmm(b * nh, t, t, hs, false, false),
-        ); // dQ = dS·K
-        cpu::matmul(
-            &self.ds,
-            &self.q,
-            &mut self.dk,
-            &bmm(b * nh, t, t, hs, true, false),
-        ); // dK = dSᵀ·Q
+        cpu::matmul(&self.ds, &self.k, &mut self.dq, &bmm(b * nh, t, t, hs, false, false)); // dQ = dS·K
+        cpu::matmul(&self.ds, &self.q, &mut self.dk, &bmm(b * nh, t, t, hs, true, false)); // dK = dSᵀ·Q
         merge_heads(&self.dq, dqkv, b, t, nh, 3 * c, 0);
         merge_heads(&self.dk, dqkv, b, t, nh, 3 * c, c);
         merge_heads(&self.dv, dqkv, b, t, nh, 3 * c, 2 * c);
@@ -265,28 +210,11 @@ impl CpuUnfused {
 
 /// A batched product of `batch` per-head matrices: op(a) (m, k) · op(b) (k, n) each.
 fn bmm(batch: usize, m: usize, k: usize, n: usize, a_trans: bool, b_trans: bool) -> MatmulDims {
-    MatmulDims {
-        batch,
-        m,
-        k,
-        n,
-        a_trans,
-        b_trans,
-        a_batch_stride: m * k,
-        b_batch_stride: k * n,
-    }
+    MatmulDims { batch, m, k, n, a_trans, b_trans, a_batch_stride: m * k, b_batch_stride: k * n }
 }
 
 /// x: (B, T, width) → heads: (B, NH, T, hs), head h from channels offset + h·hs.
-fn split_heads(
-    x: &[f32],
-    heads: &mut [f32],
-    b: usize,
-    t: usize,
-    nh: usize,
-    width: usize,
-    offset: usize,
-) {
+fn split_heads(x: &[f32], heads: &mut [f32], b: usize, t: usize, nh: usize, width: usize, offset: usize) {
     let hs = heads.len() / (b * nh * t);
     for (bh, dst) in heads.chunks_exact_mut(t * hs).enumerate() {
         let (bi, h) = (bh / nh, bh % nh);
@@ -298,15 +226,7 @@ fn split_heads(
 }
 
 /// heads: (B, NH, T, hs) → out: (B, T, width), channels offset .. offset + NH·hs only.
-fn merge_heads(
-    heads: &[f32],
-    out: &mut [f32],
-    b: usize,
-    t: usize,
-    nh: usize,
-    width: usize,
-    offset: usize,
-) {
+fn merge_heads(heads: &[f32], out: &mut [f32], b: usize, t: usize, nh: usize, width: usize, offset: usize) {
     let hs = heads.len() / (b * nh * t);
     for (bh, src) in heads.chunks_exact(t * hs).enumerate() {
         let (bi, h) = (bh / nh, bh % nh);
@@ -339,11 +259,7 @@ fn softmax_causal_forward(x: &[f32], y: &mut [f32], t: usize, scale: f32) {
 
 /// dx = scale·y∘(dy − rowsum(y∘dy)). y, dy, dx: (rows, T)
 fn softmax_causal_backward(y: &[f32], dy: &[f32], dx: &mut [f32], t: usize, scale: f32) {
-    for ((yr, dyr), dxr) in y
-        .chunks_exact(t)
-        .zip(dy.chunks_exact(t))
-        .zip(dx.chunks_exact_mut(t))
-    {
+    for ((yr, dyr), dxr) in y.chunks_exact(t).zip(dy.chunks_exact(t)).zip(dx.chunks_exact_mut(t)) {
         let mut dot = 0.0f32;
         for (&a, &g) in yr.iter().zip(dyr) {
             dot += a * g;

@@ -63,11 +63,7 @@ impl Sink {
 pub fn open_gpu(sink: &mut Sink) -> Option<Rc<Gpu>> {
     match pollster::block_on(Gpu::new()) {
         Ok(g) => {
-            println!(
-                "GPU adapter: {} (CPU emulation: {})",
-                g.describe(),
-                g.is_cpu_adapter()
-            );
+            println!("GPU adapter: {} (CPU emulation: {})", g.describe(), g.is_cpu_adapter());
             sink.record(json!({ "section": "gpu", "adapter": g.describe(), "cpu_adapter": g.is_cpu_adapter() }));
             Some(g)
         }
@@ -81,11 +77,7 @@ pub fn open_gpu(sink: &mut Sink) -> Option<Rc<Gpu>> {
 
 fn main() {
     let mut sections = Vec::new();
-    let mut sink = Sink {
-        file: None,
-        tag: None,
-        quick: false,
-    };
+    let mut sink = Sink { file: None, tag: None, quick: false };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -102,19 +94,12 @@ fn main() {
         }
     }
     if sections.is_empty() {
-        sections = ["matmul", "attention", "training"]
-            .map(String::from)
-            .to_vec();
+        sections = ["matmul", "attention", "training"].map(String::from).to_vec();
     }
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    println!(
-        "papertoys benchmarks: {} (threads available: {threads})",
-        sections.join(", ")
-    );
+    println!("papertoys benchmarks: {} (threads available: {threads})", sections.join(", "));
     sink.record(json!({ "section": "native", "threads": threads, "quick": sink.quick }));
-    let needs_gpu = sections
-        .iter()
-        .any(|s| s == "matmul" || s == "attention" || s == "training");
+    let needs_gpu = sections.iter().any(|s| s == "matmul" || s == "attention" || s == "training");
     let gpu = if needs_gpu { open_gpu(&mut sink) } else { None };
     for s in &sections {
         match s.as_str() {

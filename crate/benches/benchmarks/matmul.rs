@@ -42,25 +42,10 @@ const NAIVE_MAX_MACS: usize = 1 << 28;
 pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
     let shapes: Shapes = serde_json::from_str(SHAPES_JSON).expect("shapes.json parses");
     call_overhead(sink);
-    println!(
-        "\n== matmul GFLOP/s (median of {} repetitions) ==",
-        sink.reps()
-    );
-    println!(
-        "{:<44} {:>10} {:>10} {:>10}",
-        "shape", "CPU", "WGSL", "WGSL naive"
-    );
+    println!("\n== matmul GFLOP/s (median of {} repetitions) ==", sink.reps());
+    println!("{:<44} {:>10} {:>10} {:>10}", "shape", "CPU", "WGSL", "WGSL naive");
     for (i, s) in shapes.matmul.iter().enumerate() {
-        let d = MatmulDims {
-            batch: 1,
-            m: s.m,
-            k: s.k,
-            n: s.n,
-            a_trans: s.a_trans,
-            b_trans: s.b_trans,
-            a_batch_stride: 0,
-            b_batch_stride: 0,
-        };
+        let d = MatmulDims { batch: 1, m: s.m, k: s.k, n: s.n, a_trans: s.a_trans, b_trans: s.b_trans, a_batch_stride: 0, b_batch_stride: 0 };
         let flops = 2.0 * (s.m * s.k * s.n) as f64;
         let a = random(s.m * s.k, 1 + i as u32);
         let b = random(s.k * s.n, 101 + i as u32);
@@ -77,14 +62,8 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
 
         let mut cols = vec![format!("{cpu_gflops:>10.2}")];
         if let Some(gpu) = gpu {
-            let (ga, gb, gout, probe) = (
-                gpu.upload(&a),
-                gpu.upload(&b),
-                gpu.alloc(s.m * s.n),
-                gpu.alloc(1),
-            );
-            let variants: [(&str, GpuMatmul); 2] =
-                [("wgsl", Gpu::matmul), ("wgsl_naive", Gpu::matmul_naive)];
+            let (ga, gb, gout, probe) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc(s.m * s.n), gpu.alloc(1));
+            let variants: [(&str, GpuMatmul); 2] = [("wgsl", Gpu::matmul), ("wgsl_naive", Gpu::matmul_naive)];
             for (name, f) in variants {
                 if name == "wgsl_naive" && s.m * s.k * s.n > NAIVE_MAX_MACS {
                     cols.push(format!("{:>10}", "-"));
@@ -96,17 +75,10 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
                     }
                     gpu_sync(gpu, &probe);
                 });
-                let got = pollster::block_on(gpu.read(&[&gout]))
-                    .expect("read")
-                    .pop()
-                    .unwrap();
+                let got = pollster::block_on(gpu.read(&[&gout])).expect("read").pop().unwrap();
                 // k products of values in [-1, 1): allow for a different rounding per product.
                 let (diff, ok) = max_diff(&got, &out, 1e-6 * s.k as f32, 1e-4);
-                assert!(
-                    ok,
-                    "{name} {}: differs from the CPU by up to {diff}",
-                    s.name
-                );
+                assert!(ok, "{name} {}: differs from the CPU by up to {diff}", s.name);
                 let gflops = flops / t.median / 1e9;
                 sink.record(json!({ "section": "matmul", "impl": name, "shape": s.name, "m": s.m, "k": s.k, "n": s.n,
                     "secs": t.median, "min": t.min, "max": t.max, "iters": t.iters, "reps": t.reps, "gflops": gflops, "max_diff_vs_cpu": diff }));
@@ -120,25 +92,13 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
 /// Time per call of a tiny product, (4×16)·(16×4) as in one head of grokking's attention:
 /// what a batched or per-head use of `cpu::matmul` pays per matrix besides the arithmetic.
 fn call_overhead(sink: &mut Sink) {
-    let d = MatmulDims {
-        batch: 1,
-        m: 4,
-        k: 16,
-        n: 4,
-        a_trans: false,
-        b_trans: false,
-        a_batch_stride: 0,
-        b_batch_stride: 0,
-    };
+    let d = MatmulDims { batch: 1, m: 4, k: 16, n: 4, a_trans: false, b_trans: false, a_batch_stride: 0, b_batch_stride: 0 };
     let (a, b, mut out) = (random(64, 5), random(64, 6), vec![0.0f32; 16]);
     let t = measure(sink.target_secs(), sink.reps(), |iters| {
         for _ in 0..iters {
             cpu::matmul(&a, &b, &mut out, &d);
         }
     });
-    println!(
-        "cpu::matmul per-call time, (4×16)·(16×4): {:.2} µs",
-        t.median * 1e6
-    );
+    println!("cpu::matmul per-call time, (4×16)·(16×4): {:.2} µs", t.median * 1e6);
     sink.record(json!({ "section": "matmul_call", "impl": "cpu", "m": 4, "k": 16, "n": 4, "secs": t.median, "iters": t.iters, "reps": t.reps }));
 }

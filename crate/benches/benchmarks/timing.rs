@@ -41,17 +41,9 @@ pub fn measure(target: f64, reps: usize, mut run: impl FnMut(usize)) -> Timing {
             iters = ((iters as f64 * target / t) as usize).clamp(1, 1_000_000);
         }
     }
-    let mut samples: Vec<f64> = (0..reps)
-        .map(|_| secs(|| run(iters)) / iters as f64)
-        .collect();
+    let mut samples: Vec<f64> = (0..reps).map(|_| secs(|| run(iters)) / iters as f64).collect();
     samples.sort_by(f64::total_cmp);
-    Timing {
-        median: samples[samples.len() / 2],
-        min: samples[0],
-        max: samples[samples.len() - 1],
-        iters,
-        reps,
-    }
+    Timing { median: samples[samples.len() / 2], min: samples[0], max: samples[samples.len() - 1], iters, reps }
 }
 
 /// Waits until the GPU has run everything recorded so far: one read of a 1-element buffer

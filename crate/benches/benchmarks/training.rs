@@ -31,18 +31,11 @@ use crate::timing::gpu_sync;
 
 /// (mode, eval_every, batch_size). "small batch" is the same training step at batch 64, where
 /// per-op overhead weighs more than arithmetic (the regime the CPU target is about).
-const MODES: [(&str, u64, usize); 3] = [
-    ("train", 1000, 512),
-    ("defaults", 10, 512),
-    ("small batch", 1000, 64),
-];
+const MODES: [(&str, u64, usize); 3] = [("train", 1000, 512), ("defaults", 10, 512), ("small batch", 1000, 64)];
 
 pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    println!(
-        "\n== grokking training steps/s (defaults; median of {} repetitions; {threads} threads) ==",
-        sink.reps()
-    );
+    println!("\n== grokking training steps/s (defaults; median of {} repetitions; {threads} threads) ==", sink.reps());
     let mut devices = vec![Device::Cpu];
     match (with_gpu, gpu) {
         (true, Some(g)) => devices.push(Device::Gpu(g.clone())),
@@ -57,23 +50,14 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>, with_gpu: bool) {
             let mut rec = json!({ "section": "training", "toy": "grokking", "backend": device.name(), "mode": mode,
                 "eval_every": eval_every, "batch": batch, "threads": threads, "steps_per_s": r.steps_per_s, "min": r.min, "max": r.max,
                 "steps_per_rep": r.steps_per_rep, "reps": r.reps });
-            let mut line = format!(
-                "{:<4} {:<9} {:>8.2} steps/s",
-                device.name(),
-                mode,
-                r.steps_per_s
-            );
+            let mut line = format!("{:<4} {:<9} {:>8.2} steps/s", device.name(), mode, r.steps_per_s);
             if let Some(d) = r.gpu_delta {
                 // Every repetition ends with one synchronising read (one submission) of our own.
                 let subs = d.submissions - r.reps as u64;
                 rec["gpu"] = json!({ "submissions_per_step": per(subs), "buffers_created_per_step": per(d.buffers_created),
                     "dispatches_per_step": per(d.dispatches) });
-                line += &format!(
-                    "  ({:.2} submissions, {:.2} buffers created, {:.1} dispatches per step)",
-                    per(subs),
-                    per(d.buffers_created),
-                    per(d.dispatches)
-                );
+                line +=
+                    &format!("  ({:.2} submissions, {:.2} buffers created, {:.1} dispatches per step)", per(subs), per(d.buffers_created), per(d.dispatches));
             }
             sink.record(rec);
             println!("{line}");
@@ -103,7 +87,13 @@ pub fn every_toy(sink: &mut Sink) {
         let r = measure_toy(sink, &Device::Cpu, entry.id, &[]);
         sink.record(json!({ "section": "toys", "toy": entry.id, "backend": "cpu", "steps_per_s": r.steps_per_s,
             "min": r.min, "max": r.max, "default_steps": entry.default_steps, "steps_per_rep": r.steps_per_rep, "reps": r.reps }));
-        println!("{:<12} {:>8.2} steps/s  (default run: {} steps, about {:.0} s)", entry.id, r.steps_per_s, entry.default_steps, entry.default_steps as f64 / r.steps_per_s);
+        println!(
+            "{:<12} {:>8.2} steps/s  (default run: {} steps, about {:.0} s)",
+            entry.id,
+            r.steps_per_s,
+            entry.default_steps,
+            entry.default_steps as f64 / r.steps_per_s
+        );
     }
 }
 
@@ -141,10 +131,7 @@ fn measure_toy(sink: &Sink, device: &Device, id: &str, pairs: &[(&str, String)])
     n = n.div_ceil(10) * 10;
     // A slow backend (a CPU-emulated GPU: about a second per step) gets fewer repetitions,
     // at least 3, so that the whole bench stays within minutes.
-    let reps = sink
-        .reps()
-        .min((SLOW_BUDGET / (n as f64 * per_step)) as usize)
-        .max(3);
+    let reps = sink.reps().min((SLOW_BUDGET / (n as f64 * per_step)) as usize).max(3);
     if eval_every == 1000 {
         n = n.min((1000 - 20) / reps as u64 / 10 * 10);
     }
@@ -152,20 +139,8 @@ fn measure_toy(sink: &Sink, device: &Device, id: &str, pairs: &[(&str, String)])
     let mut rates: Vec<f64> = (0..reps).map(|_| n as f64 / chunk(&mut toy, n)).collect();
     let gpu_delta = gpu.as_ref().zip(before).map(|(g, b)| {
         let a = g.stats();
-        GpuStats {
-            buffers_created: a.buffers_created - b.buffers_created,
-            submissions: a.submissions - b.submissions,
-            dispatches: a.dispatches - b.dispatches,
-        }
+        GpuStats { buffers_created: a.buffers_created - b.buffers_created, submissions: a.submissions - b.submissions, dispatches: a.dispatches - b.dispatches }
     });
     rates.sort_by(f64::total_cmp);
-    ToyTiming {
-        steps_per_s: rates[reps / 2],
-        min: rates[0],
-        max: rates[reps - 1],
-        steps_per_rep: n,
-        reps,
-        steps: n * reps as u64,
-        gpu_delta,
-    }
+    ToyTiming { steps_per_s: rates[reps / 2], min: rates[0], max: rates[reps - 1], steps_per_rep: n, reps, steps: n * reps as u64, gpu_delta }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use papertoys::backend::gpu::Gpu;
-use papertoys::metrics::{row_json, Digest};
+use papertoys::metrics::{Digest, row_json};
 use papertoys::toys::{self, REGISTRY};
 use papertoys::{Device, Error, Result};
 
@@ -132,7 +132,8 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 writeln!(out, "{summary}").map_err(|e| Error::msg(e.to_string()))?;
             } else {
-                writeln!(out, "digest {}  ({done} steps in {secs:.1} s, {:.1} steps/s on {})", digest.hex(), done as f64 / secs, device.name()).map_err(|e| Error::msg(e.to_string()))?;
+                writeln!(out, "digest {}  ({done} steps in {secs:.1} s, {:.1} steps/s on {})", digest.hex(), done as f64 / secs, device.name())
+                    .map_err(|e| Error::msg(e.to_string()))?;
             }
             eprintln!("{done} steps in {secs:.1} s ({:.1} steps/s, {})", done as f64 / secs, device.name());
             Ok(())

@@ -138,7 +138,15 @@ mod tests {
     const D: Dyck = Dyck { k: 2, len: 8 };
 
     fn toks(s: &str) -> Vec<u32> {
-        s.chars().map(|c| match c { '(' => 1, '[' => 2, ')' => 3, ']' => 4, _ => 0 }).collect()
+        s.chars()
+            .map(|c| match c {
+                '(' => 1,
+                '[' => 2,
+                ')' => 3,
+                ']' => 4,
+                _ => 0,
+            })
+            .collect()
     }
 
     #[test]

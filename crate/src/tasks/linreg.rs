@@ -310,7 +310,8 @@ mod tests {
         let p = task.sample(&mut Rng::stream(0, "test"), 2000, 11);
         let eta = best_gd_step(&task.sample(&mut Rng::stream(0, "holdout"), 2000, 11), 10);
         let e = |l| mean_error(l, &task, &p, 10);
-        let (zero, ols, ridge, avg, gd, pgd) = (e(Learner::Zero), e(Learner::LeastSquares), e(Learner::Ridge), e(Learner::Averaging), e(Learner::Gd(eta)), e(Learner::PreconditionedGd));
+        let (zero, ols, ridge, avg, gd, pgd) =
+            (e(Learner::Zero), e(Learner::LeastSquares), e(Learner::Ridge), e(Learner::Averaging), e(Learner::Gd(eta)), e(Learner::PreconditionedGd));
         assert!(ridge <= ols && ols < gd && gd <= avg && avg < zero, "ridge {ridge} ols {ols} gd {gd} avg {avg} zero {zero}");
         // For Σ = I the best step is η* = k / (k + 1 + d + σ²) and Γ* = η*·I.
         let want = 10.0 / (10.0 + 1.0 + 5.0 + 0.25);

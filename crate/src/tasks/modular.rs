@@ -80,10 +80,7 @@ pub fn split(p: u64, op: &str, train_fraction: f64, seed: u64) -> (Split, Split)
     }
     Rng::stream(seed, "data").shuffle(&mut eqs);
     let n_train = ((train_fraction * eqs.len() as f64).round() as usize).clamp(1, eqs.len() - 1);
-    let to_split = |es: &[[u32; 5]]| Split {
-        tokens: es.iter().flat_map(|e| e[..4].iter().copied()).collect(),
-        targets: es.iter().map(|e| e[4]).collect(),
-    };
+    let to_split = |es: &[[u32; 5]]| Split { tokens: es.iter().flat_map(|e| e[..4].iter().copied()).collect(), targets: es.iter().map(|e| e[4]).collect() };
     (to_split(&eqs[..n_train]), to_split(&eqs[n_train..]))
 }
 

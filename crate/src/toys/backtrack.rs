@@ -17,7 +17,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::autograd::backward;
 use crate::constrained::{self, Chain, Strategy};
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ use crate::metrics::MetricRow;
 use crate::nn::{Param, Transformer, TransformerShape};
 use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::tasks::dyck::{Dyck, TypeMix, BOS};
+use crate::tasks::dyck::{BOS, Dyck, TypeMix};
 use crate::tensor::{Device, Index, Tensor};
 
 pub const PARAMS: &[ParamSpec] = &[
@@ -179,7 +179,14 @@ pub struct Backtrack {
 impl Backtrack {
     pub fn new(config: Config, device: &Device) -> Result<Backtrack> {
         let dyck = Dyck { k: config.k, len: config.length };
-        let shape = TransformerShape { vocab: dyck.vocab(), seq_len: dyck.len, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: dyck.vocab() };
+        let shape = TransformerShape {
+            vocab: dyck.vocab(),
+            seq_len: dyck.len,
+            d_model: config.d_model,
+            heads: config.heads,
+            layers: config.layers,
+            n_out: dyck.vocab(),
+        };
         let model = Transformer::new(device, &mut Rng::stream(config.seed, "init"), shape)?;
         let params = model.params();
         let opt = AdamW::new(&params, config.lr as f32, 0.0, 0.99);
@@ -215,7 +222,8 @@ impl Backtrack {
     }
 
     fn train_step(&mut self) -> Result<()> {
-        let strings: Vec<_> = (0..self.config.batch_size).map(|_| self.dyck.complete(&mut self.data, &[], self.config.train_depth, train_mix(&self.config))).collect();
+        let strings: Vec<_> =
+            (0..self.config.batch_size).map(|_| self.dyck.complete(&mut self.data, &[], self.config.train_depth, train_mix(&self.config))).collect();
         let loss = self.loss(&Batch::new(&self.device, &self.dyck, &strings, 0)?)?;
         let grads = backward(&loss)?;
         self.opt.step(&self.params, &grads)?;
@@ -271,7 +279,9 @@ impl Backtrack {
         let arms = self.arms();
         let mut chains: Vec<Chain> = arms
             .iter()
-            .flat_map(|(name, s)| prompts.iter().enumerate().map(move |(i, p)| Chain::new(*s, p.clone(), c.budget, Rng::stream(c.seed, &format!("sample/{name}/{i}")))))
+            .flat_map(|(name, s)| {
+                prompts.iter().enumerate().map(move |(i, p)| Chain::new(*s, p.clone(), c.budget, Rng::stream(c.seed, &format!("sample/{name}/{i}"))))
+            })
             .collect();
         constrained::run(&self.model, &self.device, BOS, &self.dyck, &mut chains).await?;
         let mut it = chains.into_iter();
@@ -306,10 +316,21 @@ fn accuracy_lines(arms: &[(String, Strategy, Vec<Chain>)], budget: u64) -> Lines
         .iter()
         .map(|(name, _, chains)| Series {
             name: name.clone(),
-            y: x.iter().map(|&q| chains.iter().filter(|c| c.accepted.first().is_some_and(|a| a.queries as f64 <= q)).count() as f64 / chains.len() as f64).collect(),
+            y: x.iter()
+                .map(|&q| chains.iter().filter(|c| c.accepted.first().is_some_and(|a| a.queries as f64 <= q)).count() as f64 / chains.len() as f64)
+                .collect(),
         })
         .collect();
-    Lines { id: "accuracy".into(), title: "Prompts completed validly within a query budget".into(), x_label: "generator queries per prompt".into(), y_label: "accuracy".into(), log_x: true, log_y: false, x, series }
+    Lines {
+        id: "accuracy".into(),
+        title: "Prompts completed validly within a query budget".into(),
+        x_label: "generator queries per prompt".into(),
+        y_label: "accuracy".into(),
+        log_x: true,
+        log_y: false,
+        x,
+        series,
+    }
 }
 
 /// Queries per valid string against the backtrack length B (B = 0: plain tokenwise rejection),
@@ -362,7 +383,12 @@ fn summary(arms: &[(String, Strategy, Vec<Chain>)]) -> Table {
         })
         .collect();
     let columns = ["sampler", "prompts solved", "queries per valid string", "valid share of finished strings", "valid strings", "distinct valid strings"];
-    Table { id: "summary".into(), title: "Accuracy, cost and diversity per sampler (all prompts, full budget)".into(), columns: columns.map(String::from).to_vec(), rows }
+    Table {
+        id: "summary".into(),
+        title: "Accuracy, cost and diversity per sampler (all prompts, full budget)".into(),
+        columns: columns.map(String::from).to_vec(),
+        rows,
+    }
 }
 
 /// The first strings found per prompt; backtracking's erased tokens are struck through.

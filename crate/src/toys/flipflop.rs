@@ -33,7 +33,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap, Table, TableRow};
@@ -41,8 +41,8 @@ use crate::metrics::MetricRow;
 use crate::nn::{Dropout, Lstm, Param, Transformer, TransformerShape};
 use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::tasks::flipflop::{letter, Set, VOCAB, W};
-use crate::tensor::{read_all, Device, Index, Tensor};
+use crate::tasks::flipflop::{Set, VOCAB, W, letter};
+use crate::tensor::{Device, Index, Tensor, read_all};
 
 pub const REGULARIZATIONS: &[&str] = &["none", "dropout", "weight_decay", "sharpening"];
 pub const LOSSES: &[&str] = &["all", "reads"];
@@ -57,7 +57,11 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::log_float("lr", 1e-4, 1e-1, "AdamW learning rate"),
     ParamSpec::int("batch_size", 8, 256, "fresh FFL(0.8) strings per step"),
     ParamSpec::choice("loss", LOSSES, "next-token loss at every position (all, as in the paper) or only at the reads"),
-    ParamSpec::choice("regularization", REGULARIZATIONS, "none, dropout (rate `dropout`), weight decay (`weight_decay`) or attention sharpening (`sharpening`)"),
+    ParamSpec::choice(
+        "regularization",
+        REGULARIZATIONS,
+        "none, dropout (rate `dropout`), weight decay (`weight_decay`) or attention sharpening (`sharpening`)",
+    ),
     ParamSpec::float("dropout", 0.0, 0.5, "share of units dropped on the embeddings and residual branches, with regularization = dropout"),
     ParamSpec::float("weight_decay", 0.0, 1.0, "AdamW decoupled weight decay, with regularization = weight_decay"),
     ParamSpec::log_float("sharpening", 1e-6, 1.0, "weight of the attention-entropy penalty (mean over layers), with regularization = sharpening"),
@@ -143,8 +147,14 @@ pub const ENTRY: ToyEntry = ToyEntry {
 /// the charts put them beside the transformer's).
 const METRICS: &[&str] = &["train/loss", "in_dist/read_err", "sparse/read_err", "dense/read_err"];
 const METRICS_WITH_LSTM: &[&str] = &[
-    "train/loss", "in_dist/read_err", "sparse/read_err", "dense/read_err",
-    "lstm/train/loss", "lstm/in_dist/read_err", "lstm/sparse/read_err", "lstm/dense/read_err",
+    "train/loss",
+    "in_dist/read_err",
+    "sparse/read_err",
+    "dense/read_err",
+    "lstm/train/loss",
+    "lstm/in_dist/read_err",
+    "lstm/sparse/read_err",
+    "lstm/dense/read_err",
 ];
 
 /// The test distributions: (name, p_i), as in the paper's §4 (FFL(0.8), FFL(0.98), FFL(0.1)).
@@ -382,7 +392,10 @@ impl FlipFlop {
                 }
                 let reads = probe.set.reads.len();
                 let rate = format!("{:.2e}", errors as f64 / reads as f64);
-                counts.push(TableRow { cells: vec![arm.name.into(), name.into(), format!("{p}"), probe.set.len().to_string(), reads.to_string(), errors.to_string(), rate], detail: None });
+                counts.push(TableRow {
+                    cells: vec![arm.name.into(), name.into(), format!("{p}"), probe.set.len().to_string(), reads.to_string(), errors.to_string(), rate],
+                    detail: None,
+                });
             }
         }
         let maps = self.attention_maps(&glitches).await?;
@@ -390,12 +403,24 @@ impl FlipFlop {
             let set = &self.tests[test].set;
             let (s, pos) = (at as usize / t, at as usize % t);
             let write = (0..pos).step_by(2).rev().find(|&j| set.tokens[s * t + j] == W).expect("strings start with a write");
-            let cells = vec![TESTS[test].0.into(), set.text(s), pos.to_string(), (pos - write).to_string(), letter(set.tokens[at as usize + 1]).into(), letter(predicted).into()];
+            let cells = vec![
+                TESTS[test].0.into(),
+                set.text(s),
+                pos.to_string(),
+                (pos - write).to_string(),
+                letter(set.tokens[at as usize + 1]).into(),
+                letter(predicted).into(),
+            ];
             TableRow { cells, detail: Some(detail) }
         });
         let columns = |c: &[&str]| c.iter().map(|s| s.to_string()).collect();
         Ok(vec![
-            Figure::Table(Table { id: "read-errors".into(), title: "Read errors on the test sets now".into(), columns: columns(&["model", "test", "p_i", "strings", "reads", "errors", "error rate"]), rows: counts }),
+            Figure::Table(Table {
+                id: "read-errors".into(),
+                title: "Read errors on the test sets now".into(),
+                columns: columns(&["model", "test", "p_i", "strings", "reads", "errors", "error rate"]),
+                rows: counts,
+            }),
             Figure::Table(Table {
                 id: "glitches".into(),
                 title: "Glitches: the transformer's wrong reads (click a row for its last-layer attention)".into(),
@@ -411,31 +436,38 @@ impl FlipFlop {
             return Ok(vec![]);
         }
         let (t, nh) = (self.config.seq_len, self.config.heads);
-        let tokens: Vec<u32> = glitches.iter().flat_map(|&(test, at, _)| {
-            let s = at as usize / t;
-            self.tests[test].set.tokens[s * t..][..t].iter().copied()
-        }).collect();
+        let tokens: Vec<u32> = glitches
+            .iter()
+            .flat_map(|&(test, at, _)| {
+                let s = at as usize / t;
+                self.tests[test].set.tokens[s * t..][..t].iter().copied()
+            })
+            .collect();
         let (_, atts) = self.transformer().hidden_with(&Index::new(&self.device, tokens.clone(), VOCAB)?, None)?;
         let probs = atts.last().and_then(|a| a.attention_probs()).expect("attention outputs carry their probabilities");
         let probs = probs.to_vec().await?;
-        Ok(glitches.iter().enumerate().map(|(g, &(test, at, _))| {
-            let mut values = vec![0.0f32; t * t];
-            for h in 0..nh {
-                for (v, &a) in values.iter_mut().zip(&probs[(g * nh + h) * t * t..][..t * t]) {
-                    *v += a / nh as f32;
+        Ok(glitches
+            .iter()
+            .enumerate()
+            .map(|(g, &(test, at, _))| {
+                let mut values = vec![0.0f32; t * t];
+                for h in 0..nh {
+                    for (v, &a) in values.iter_mut().zip(&probs[(g * nh + h) * t * t..][..t * t]) {
+                        *v += a / nh as f32;
+                    }
                 }
-            }
-            let labels: Vec<String> = tokens[g * t..][..t].iter().enumerate().map(|(i, &tok)| format!("{i}{}", letter(tok))).collect();
-            Heatmap {
-                id: format!("attention-{}-{at}", TESTS[test].0),
-                title: format!("Last-layer attention, {} string, read at {}: query rows, key columns", TESTS[test].0, at as usize % t),
-                rows: t,
-                cols: t,
-                values,
-                row_labels: labels.clone(),
-                col_labels: labels,
-            }
-        }).collect())
+                let labels: Vec<String> = tokens[g * t..][..t].iter().enumerate().map(|(i, &tok)| format!("{i}{}", letter(tok))).collect();
+                Heatmap {
+                    id: format!("attention-{}-{at}", TESTS[test].0),
+                    title: format!("Last-layer attention, {} string, read at {}: query rows, key columns", TESTS[test].0, at as usize % t),
+                    rows: t,
+                    cols: t,
+                    values,
+                    row_labels: labels.clone(),
+                    col_labels: labels,
+                }
+            })
+            .collect())
     }
 }
 

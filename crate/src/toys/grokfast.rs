@@ -18,8 +18,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::grokking::{self, eval_values, ModularRun};
-use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::grokking::{self, ModularRun, eval_values};
+use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::error::Result;
 use crate::figures::{Figure, Table, TableRow};
 use crate::metrics::MetricRow;
@@ -165,7 +165,12 @@ impl Grokfast {
             _ => "—".into(),
         };
         rows.push(TableRow { cells: vec!["plain ÷ grokfast".into(), ratio], detail: None });
-        Table { id: "speedup".into(), title: format!("steps to {:.0}% validation accuracy", GROKKED * 100.0), columns: vec!["arm".into(), "steps".into()], rows }
+        Table {
+            id: "speedup".into(),
+            title: format!("steps to {:.0}% validation accuracy", GROKKED * 100.0),
+            columns: vec!["arm".into(), "steps".into()],
+            rows,
+        }
     }
 }
 

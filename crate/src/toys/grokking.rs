@@ -18,16 +18,16 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap};
 use crate::metrics::MetricRow;
 use crate::nn::{Mlp, Param, Transformer, TransformerShape};
-use crate::optim::{weight_norm_squared, AdamW, SlowGradientFilter};
+use crate::optim::{AdamW, SlowGradientFilter, weight_norm_squared};
 use crate::rng::Rng;
-use crate::tasks::modular::{self, Split, SEQ_LEN};
-use crate::tensor::{read_all, ClassLoss, Device, Index, Normalizer, Tensor};
+use crate::tasks::modular::{self, SEQ_LEN, Split};
+use crate::tensor::{ClassLoss, Device, Index, Normalizer, Tensor, read_all};
 
 const MODELS: &[&str] = &["transformer", "mlp"];
 
@@ -191,7 +191,23 @@ impl ModularRun {
         let opt = AdamW::new(&params, config.lr as f32, config.weight_decay as f32, 0.98);
         let train = Batch::new(device, &model, train_split.tokens.clone(), train_split.targets.clone(), p)?;
         let val = Batch::new(device, &model, val_split.tokens.clone(), val_split.targets.clone(), p)?;
-        Ok(ModularRun { batches: Rng::stream(config.seed, "batches"), epoch: vec![], config, device: device.clone(), model, params, opt, train_split, val_split, train, val, steps: 0, norm: Normalizer::Softmax, filter: None, l2: 0.0 })
+        Ok(ModularRun {
+            batches: Rng::stream(config.seed, "batches"),
+            epoch: vec![],
+            config,
+            device: device.clone(),
+            model,
+            params,
+            opt,
+            train_split,
+            val_split,
+            train,
+            val,
+            steps: 0,
+            norm: Normalizer::Softmax,
+            filter: None,
+            l2: 0.0,
+        })
     }
 
     /// Filters every gradient with Grokfast's slow-gradient amplifier before the optimizer.

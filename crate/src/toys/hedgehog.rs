@@ -22,7 +22,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap, Lines, Series, Table, TableRow};
@@ -86,7 +86,10 @@ fn validate(config: &Map<String, Value>) -> Result<()> {
         return Err(Error::msg(format!("queries = {} must not exceed pairs = {}: each query asks for a different key", c.queries, c.pairs)));
     }
     if !c.d_model.is_multiple_of(c.heads) || c.d_model / c.heads > 64 {
-        return Err(Error::msg(format!("heads = {} must divide d_model = {} into heads of at most 64 channels (Hedgehog's 2·64 features are the kernel's limit)", c.heads, c.d_model)));
+        return Err(Error::msg(format!(
+            "heads = {} must divide d_model = {} into heads of at most 64 channels (Hedgehog's 2·64 features are the kernel's limit)",
+            c.heads, c.d_model
+        )));
     }
     Ok(())
 }
@@ -105,14 +108,23 @@ pub const ENTRY: ToyEntry = ToyEntry {
 };
 
 /// The arms: metric prefix, attention, label.
-const ARMS: [(&str, AttentionKind, &str); 3] =
-    [("softmax", AttentionKind::Softmax, "softmax"), ("linear", AttentionKind::EluLinear, "linear, elu+1"), ("hedgehog", AttentionKind::Hedgehog, "linear, Hedgehog")];
+const ARMS: [(&str, AttentionKind, &str); 3] = [
+    ("softmax", AttentionKind::Softmax, "softmax"),
+    ("linear", AttentionKind::EluLinear, "linear, elu+1"),
+    ("hedgehog", AttentionKind::Hedgehog, "linear, Hedgehog"),
+];
 
 /// Per arm, in `ARMS` order; the charts group them by the part after `/`.
 const METRICS: &[&str] = &[
-    "softmax/recall_acc", "softmax/loss", "softmax/entropy",
-    "linear/recall_acc", "linear/loss", "linear/entropy",
-    "hedgehog/recall_acc", "hedgehog/loss", "hedgehog/entropy",
+    "softmax/recall_acc",
+    "softmax/loss",
+    "softmax/entropy",
+    "linear/recall_acc",
+    "linear/loss",
+    "linear/entropy",
+    "hedgehog/recall_acc",
+    "hedgehog/loss",
+    "hedgehog/entropy",
 ];
 
 /// Test sequences whose attention rows give the entropy metric and the histogram.
@@ -161,13 +173,16 @@ impl Hedgehog {
     pub fn new(config: Config, device: &Device) -> Result<Hedgehog> {
         let (v, t) = (config.vocab, config.seq_len());
         let shape = TransformerShape { vocab: v, seq_len: t, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: v };
-        let arms = ARMS.iter().map(|&(_, kind, _)| {
-            // The same init stream for every arm: embeddings start equal, the blocks as their kind allows.
-            let model = Transformer::with_attention(device, &mut Rng::stream(config.seed, "init"), shape, kind)?;
-            let params = model.params();
-            let opt = AdamW::new(&params, config.lr as f32, 0.0, 0.98);
-            Ok(Arm { model, params, opt })
-        }).collect::<Result<_>>()?;
+        let arms = ARMS
+            .iter()
+            .map(|&(_, kind, _)| {
+                // The same init stream for every arm: embeddings start equal, the blocks as their kind allows.
+                let model = Transformer::with_attention(device, &mut Rng::stream(config.seed, "init"), shape, kind)?;
+                let params = model.params();
+                let opt = AdamW::new(&params, config.lr as f32, 0.0, 0.98);
+                Ok(Arm { model, params, opt })
+            })
+            .collect::<Result<_>>()?;
         let test = Set::sample(&mut Rng::stream(config.seed, "test"), config.test_sequences, v, config.pairs, config.queries);
         let probe = Index::new(device, test.tokens[..PROBE.min(config.test_sequences) * t].to_vec(), v)?;
         Ok(Hedgehog { test: Probe::new(device, test, v)?, probe, data: Rng::stream(config.seed, "data"), config, device: device.clone(), arms, steps: 0 })
@@ -243,7 +258,11 @@ impl Hedgehog {
         let t = self.config.seq_len();
         let (scalars, atts) = self.queue_eval()?;
         let values = crate::tensor::read_all(&scalars.iter().collect::<Vec<_>>()).await?;
-        let labels: Vec<String> = self.test.set.tokens[..t].iter().enumerate().map(|(i, &tok)| format!("{i}:{}{tok}", if (tok as usize) < self.config.vocab / 2 { "k" } else { "v" })).collect();
+        let labels: Vec<String> = self.test.set.tokens[..t]
+            .iter()
+            .enumerate()
+            .map(|(i, &tok)| format!("{i}:{}{tok}", if (tok as usize) < self.config.vocab / 2 { "k" } else { "v" }))
+            .collect();
         let mut maps = vec![];
         let mut hist = vec![];
         let mut rows = vec![];
@@ -277,7 +296,16 @@ impl Hedgehog {
             let mean = entropies.iter().sum::<f64>() / entropies.len() as f64;
             let acc = values[2 * a][0];
             let of_softmax = 100.0 * acc / values[0][0].max(f32::MIN_POSITIVE);
-            rows.push(TableRow { cells: vec![label.to_string(), format!("{:.1}%", 100.0 * acc), format!("{of_softmax:.0}%"), format!("{:.3}", values[2 * a + 1][0]), format!("{mean:.3}")], detail: None });
+            rows.push(TableRow {
+                cells: vec![
+                    label.to_string(),
+                    format!("{:.1}%", 100.0 * acc),
+                    format!("{of_softmax:.0}%"),
+                    format!("{:.3}", values[2 * a + 1][0]),
+                    format!("{mean:.3}"),
+                ],
+                detail: None,
+            });
         }
         let mut figures = vec![Figure::Table(Table {
             id: "recall".into(),

@@ -23,17 +23,17 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap, Lines, Series};
 use crate::linear_self_attention::LinearSelfAttention;
 use crate::metrics::MetricRow;
-use crate::nn::{mse, Param, Transformer, TransformerShape};
+use crate::nn::{Param, Transformer, TransformerShape, mse};
 use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::tasks::linreg::{best_gd_step, Learner, Prompts, Task, COVARIANCES};
-use crate::tensor::{read_all, Device, Index, Tensor};
+use crate::tasks::linreg::{COVARIANCES, Learner, Prompts, Task, best_gd_step};
+use crate::tensor::{Device, Index, Tensor, read_all};
 
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: Σ's rotation, init, prompts"),

@@ -3,15 +3,15 @@
 //! device, and call `step(n)`; nothing else drives a toy. A new toy is one file and one row of
 //! `REGISTRY`.
 
-pub mod grokking;
-pub mod flipflop;
-pub mod params;
-pub mod grokfast;
-pub mod icl_linreg;
-pub mod stablemax;
 pub mod backtrack;
-pub mod sharpening;
+pub mod flipflop;
+pub mod grokfast;
+pub mod grokking;
 pub mod hedgehog;
+pub mod icl_linreg;
+pub mod params;
+pub mod sharpening;
+pub mod stablemax;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::figures::Figure;
 use crate::metrics::MetricRow;
-use crate::tensor::{read_all, Device, Tensor};
+use crate::tensor::{Device, Tensor, read_all};
 pub use params::ParamSpec;
 
 /// A future that need not be `Send`: wgpu's browser types are not.
@@ -60,7 +60,8 @@ pub struct ToyEntry {
     pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
 }
 
-pub const REGISTRY: &[ToyEntry] = &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY, sharpening::ENTRY, hedgehog::ENTRY];
+pub const REGISTRY: &[ToyEntry] =
+    &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY, sharpening::ENTRY, hedgehog::ENTRY];
 
 /// The toy with this id, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ToyEntry> {

@@ -11,10 +11,19 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Kind {
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// `log`: the slider moves on a log scale.
-    Float { min: f64, max: f64, log: bool },
-    Choice { options: &'static [&'static str] },
+    Float {
+        min: f64,
+        max: f64,
+        log: bool,
+    },
+    Choice {
+        options: &'static [&'static str],
+    },
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -108,7 +117,8 @@ pub fn find<'a>(mut params: impl Iterator<Item = &'a ParamSpec> + Clone, key: &s
 mod tests {
     use super::*;
 
-    const P: &[ParamSpec] = &[ParamSpec::int("p", 7, 113, "modulus"), ParamSpec::log_float("lr", 1e-4, 1e-1, "step size"), ParamSpec::choice("op", &["add", "sub"], "operation")];
+    const P: &[ParamSpec] =
+        &[ParamSpec::int("p", 7, 113, "modulus"), ParamSpec::log_float("lr", 1e-4, 1e-1, "step size"), ParamSpec::choice("op", &["add", "sub"], "operation")];
 
     #[test]
     fn parse_checks_type_and_range() {

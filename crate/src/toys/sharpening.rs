@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{typed, untyped, LocalFuture, ParamSpec, Toy, ToyEntry};
+use super::{LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
 use crate::autograd::backward;
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Lines, Series, Table, TableRow};
@@ -28,8 +28,8 @@ use crate::metrics::MetricRow;
 use crate::nn::{Param, Transformer, TransformerShape};
 use crate::optim::AdamW;
 use crate::rng::Rng;
-use crate::sample::{argmax, complete, draw, score, teacher_forced, Completion};
-use crate::tasks::noisy_answers::{NoisyAnswers, BOS};
+use crate::sample::{Completion, argmax, complete, draw, score, teacher_forced};
+use crate::tasks::noisy_answers::{BOS, NoisyAnswers};
 use crate::tensor::{Device, Tensor};
 
 pub const PARAMS: &[ParamSpec] = &[
@@ -157,7 +157,8 @@ impl Sharpening {
     pub fn new(config: Config, device: &Device) -> Result<Sharpening> {
         let task = NoisyAnswers::new(&mut Rng::stream(config.seed, "task"), config.prompts, config.answer_len, config.alphabet, config.coverage);
         let vocab = task.vocab();
-        let shape = TransformerShape { vocab, seq_len: 1 + config.answer_len, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: vocab };
+        let shape =
+            TransformerShape { vocab, seq_len: 1 + config.answer_len, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: vocab };
         let model = Transformer::new(device, &mut Rng::stream(config.seed, "init"), shape)?;
         let params = model.params();
         let opt = AdamW::new(&params, config.lr as f32, 0.0, 0.99);
@@ -312,7 +313,10 @@ impl Sharpening {
             ("mean log π(y|x) of a sample (nats)".into(), shown.iter().map(|s| s.loglik).collect()),
         ];
         let columns = std::iter::once("".to_string()).chain(shown.iter().map(|s| label(s))).collect();
-        let rows = rows.iter().map(|(name, v)| TableRow { cells: std::iter::once(name.clone()).chain(v.iter().map(|x| format!("{x:.3}"))).collect(), detail: None }).collect();
+        let rows = rows
+            .iter()
+            .map(|(name, v)| TableRow { cells: std::iter::once(name.clone()).chain(v.iter().map(|x| format!("{x:.3}"))).collect(), detail: None })
+            .collect();
         Ok(vec![
             Figure::Lines(Lines {
                 id: "bon_vs_n".into(),

@@ -18,7 +18,7 @@
 //! training instead of 40%, so that StableMax groks within 2,000 steps instead of 80,000 epochs.
 
 use super::grokking::{self, Config, ModularRun};
-use super::{typed, untyped, EvalQueue, LocalFuture, Toy, ToyEntry};
+use super::{EvalQueue, LocalFuture, Toy, ToyEntry, typed, untyped};
 use crate::error::Result;
 use crate::metrics::MetricRow;
 use crate::tensor::{Device, Normalizer};
@@ -29,9 +29,24 @@ const ARMS: [(&str, Normalizer, bool); 3] =
 
 /// Per arm, in `ARMS` order; the charts group them by the part after `/`, in this order.
 const METRICS: &[&str] = &[
-    "softmax/val_acc", "softmax/zero_loss", "softmax/logit_norm", "softmax/train_acc", "softmax/train_loss", "softmax/val_loss",
-    "stablemax/val_acc", "stablemax/zero_loss", "stablemax/logit_norm", "stablemax/train_acc", "stablemax/train_loss", "stablemax/val_loss",
-    "orthograd/val_acc", "orthograd/zero_loss", "orthograd/logit_norm", "orthograd/train_acc", "orthograd/train_loss", "orthograd/val_loss",
+    "softmax/val_acc",
+    "softmax/zero_loss",
+    "softmax/logit_norm",
+    "softmax/train_acc",
+    "softmax/train_loss",
+    "softmax/val_loss",
+    "stablemax/val_acc",
+    "stablemax/zero_loss",
+    "stablemax/logit_norm",
+    "stablemax/train_acc",
+    "stablemax/train_loss",
+    "stablemax/val_loss",
+    "orthograd/val_acc",
+    "orthograd/zero_loss",
+    "orthograd/logit_norm",
+    "orthograd/train_acc",
+    "orthograd/train_loss",
+    "orthograd/val_loss",
 ];
 
 /// The paper's Figure 1 run at p = 47 with 80% of the table (see the module notes). Pilots on

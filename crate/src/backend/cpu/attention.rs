@@ -65,16 +65,7 @@ fn forward_part(qkv: &[f32], out: &mut [f32], att: &mut [f32], b: usize, t: usiz
 
 /// dout: (B, T, C), qkv: (B, T, 3C), att: (B, NH, T, T) → dqkv: (B, T, 3C), batches split over threads.
 #[allow(clippy::too_many_arguments)]
-pub fn attention_backward(
-    dout: &[f32],
-    qkv: &[f32],
-    att: &[f32],
-    dqkv: &mut [f32],
-    b: usize,
-    t: usize,
-    c: usize,
-    nh: usize,
-) {
+pub fn attention_backward(dout: &[f32], qkv: &[f32], att: &[f32], dqkv: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
     attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh)
 }
 
@@ -82,17 +73,7 @@ pub fn attention_backward(
 /// (B, NH, T, T), e.g. from a penalty on their entropy. It joins dout_t·v_u before the softmax
 /// Jacobian: datt[t,u] = dout_t·v_u + datt_in[t,u].
 #[allow(clippy::too_many_arguments)]
-pub fn attention_backward_with(
-    dout: &[f32],
-    qkv: &[f32],
-    att: &[f32],
-    datt: Option<&[f32]>,
-    dqkv: &mut [f32],
-    b: usize,
-    t: usize,
-    c: usize,
-    nh: usize,
-) {
+pub fn attention_backward_with(dout: &[f32], qkv: &[f32], att: &[f32], datt: Option<&[f32]>, dqkv: &mut [f32], b: usize, t: usize, c: usize, nh: usize) {
     if b * t * c == 0 {
         return;
     }

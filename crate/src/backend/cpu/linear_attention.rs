@@ -45,7 +45,8 @@ pub fn linear_attention_forward(fq: &[f32], fk: &[f32], v: &[f32], out: &mut [f3
         return;
     }
     let (bp, (t, c, nh, f)) = (d.batches_per_part(), (d.t, d.c, d.nh, d.f));
-    let parts = out.chunks_mut(bp * t * c).zip(den.chunks_mut(bp * nh * t)).zip(fq.chunks(bp * t * nh * f)).zip(fk.chunks(bp * t * nh * f)).zip(v.chunks(bp * t * c));
+    let parts =
+        out.chunks_mut(bp * t * c).zip(den.chunks_mut(bp * nh * t)).zip(fq.chunks(bp * t * nh * f)).zip(fk.chunks(bp * t * nh * f)).zip(v.chunks(bp * t * c));
     threads::run(parts, |((((out, den), fq), fk), v)| forward_part(fq, fk, v, out, den, LinearDims { b: out.len() / (t * c), ..d }));
 }
 

@@ -22,17 +22,7 @@ fn sigmoid(x: f32) -> f32 {
 /// xw: (B, T, 4H), w_h: (H, 4H) → h: (B, T, H). Also saves, for the backward pass,
 /// gates: (B, T, 4H) after their activations, c: (B, T, H) and hprev: (B, T, H) (h_{t−1}).
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_forward(
-    xw: &[f32],
-    w_h: &[f32],
-    h: &mut [f32],
-    gates: &mut [f32],
-    c: &mut [f32],
-    hprev: &mut [f32],
-    b: usize,
-    t: usize,
-    hs: usize,
-) {
+pub fn lstm_forward(xw: &[f32], w_h: &[f32], h: &mut [f32], gates: &mut [f32], c: &mut [f32], hprev: &mut [f32], b: usize, t: usize, hs: usize) {
     let g4 = 4 * hs;
     let mut pre = vec![0.0f32; g4];
     for bi in 0..b {
@@ -76,16 +66,7 @@ pub fn lstm_forward(
 /// do = dh_t·tanh(c_t); dc = dc_{t+1}·f_{t+1} + dh_t·o·(1 − tanh²c_t);
 /// di = dc·g; df = dc·c_{t−1}; dg = dc·i; then through σ' = σ(1 − σ) and tanh' = 1 − tanh².
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_backward(
-    dh: &[f32],
-    gates: &[f32],
-    c: &[f32],
-    w_h: &[f32],
-    dpre: &mut [f32],
-    b: usize,
-    t: usize,
-    hs: usize,
-) {
+pub fn lstm_backward(dh: &[f32], gates: &[f32], c: &[f32], w_h: &[f32], dpre: &mut [f32], b: usize, t: usize, hs: usize) {
     let g4 = 4 * hs;
     let mut dc_next = vec![0.0f32; hs]; // dL/dc_t · f_{t+1}, carried from the later step
     for bi in 0..b {

@@ -151,9 +151,7 @@ fn pack_b(b: &[f32], trans: bool, k: usize, n: usize, nr: usize, pb: &mut [f32])
 fn matmul_rows_parallel(kern: Kernel, a: &[f32], rs: usize, ks: usize, pb: &[f32], out: &mut [f32], m: usize, k: usize, n: usize) {
     let parts = threads::parts(m * k * n).min(m / kern.mr).max(1);
     let rows_per = m.div_ceil(parts).next_multiple_of(kern.mr);
-    threads::run(out.chunks_mut(rows_per * n).enumerate(), |(i, o)| {
-        matmul_rows(kern, &a[i * rows_per * rs..], rs, ks, pb, o, o.len() / n, k, n)
-    });
+    threads::run(out.chunks_mut(rows_per * n).enumerate(), |(i, o)| matmul_rows(kern, &a[i * rows_per * rs..], rs, ks, pb, o, o.len() / n, k, n));
 }
 
 /// out (m, n) = op(a) · op(b) for m rows of op(a) (element (i, kk) at a[i·rs + kk·ks]) and the

@@ -16,7 +16,7 @@ mod pool;
 mod threads;
 
 pub use attention::{attention_backward, attention_backward_with, attention_entropy_backward, attention_entropy_forward, attention_forward};
-pub use linear_attention::{linear_attention_backward, linear_attention_forward, linear_attention_weights, LinearDims, LINEAR_ATTENTION_EPS};
+pub use linear_attention::{LINEAR_ATTENTION_EPS, LinearDims, linear_attention_backward, linear_attention_forward, linear_attention_weights};
 pub use lstm::{lstm_backward, lstm_forward};
 pub use matmul::matmul;
 pub use pool::CpuBuffer;
@@ -73,7 +73,13 @@ const GELU_K: f32 = 0.797_884_6; // sqrt(2/π)
 #[inline(always)]
 pub fn tanh(u: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
-    let u = if u > CLAMP { CLAMP } else if u < -CLAMP { -CLAMP } else { u };
+    let u = if u > CLAMP {
+        CLAMP
+    } else if u < -CLAMP {
+        -CLAMP
+    } else {
+        u
+    };
     let u2 = u * u;
     let mut p = -2.760_768_4e-16f32;
     p = p * u2 + 2.000_188e-13;
@@ -158,14 +164,7 @@ pub fn exp_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
 pub const LAYERNORM_EPS: f32 = 1e-5;
 
 /// x: (N, C) → y: (N, C). Also saves mean, rstd: (N) for the backward pass.
-pub fn layernorm_forward(
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    y: &mut [f32],
-    mean: &mut [f32],
-    rstd: &mut [f32],
-) {
+pub fn layernorm_forward(x: &[f32], gamma: &[f32], beta: &[f32], y: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) {
     let c = gamma.len();
     for (r, (xr, yr)) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)).enumerate() {
         let mut s = 0.0f32;
@@ -188,16 +187,7 @@ pub fn layernorm_forward(
 
 /// dy: (N, C) → dx: (N, C), dgamma, dbeta: (C) (overwritten; summed over rows in ascending order).
 #[allow(clippy::too_many_arguments)]
-pub fn layernorm_backward(
-    dy: &[f32],
-    x: &[f32],
-    gamma: &[f32],
-    mean: &[f32],
-    rstd: &[f32],
-    dx: &mut [f32],
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
-) {
+pub fn layernorm_backward(dy: &[f32], x: &[f32], gamma: &[f32], mean: &[f32], rstd: &[f32], dx: &mut [f32], dgamma: &mut [f32], dbeta: &mut [f32]) {
     let c = gamma.len();
     dgamma.fill(0.0);
     dbeta.fill(0.0);
@@ -269,13 +259,7 @@ pub fn csr_inverse(ids: &[u32], rows: usize) -> (Vec<u32>, Vec<u32>) {
 
 /// logits: (N, V), targets: (N) → losses: (N), probs: (N, V), correct: (N).
 /// loss = max + ln Σ exp(l − max) − l[target]; correct = 1 when the first argmax is the target.
-pub fn cross_entropy_forward(
-    logits: &[f32],
-    targets: &[u32],
-    losses: &mut [f32],
-    probs: &mut [f32],
-    correct: &mut [f32],
-) {
+pub fn cross_entropy_forward(logits: &[f32], targets: &[u32], losses: &mut [f32], probs: &mut [f32], correct: &mut [f32]) {
     let v = logits.len() / targets.len();
     for (i, &t) in targets.iter().enumerate() {
         let row = &logits[i * v..(i + 1) * v];
@@ -305,14 +289,7 @@ pub fn cross_entropy_forward(
 /// With `stablemax_logits` (StableMax's forward, Prieto et al. 2025, §4) each entry is further
 /// divided by 1 + |logits[i,v]|: d/dl [ln Σ s − ln s_t] = s'(l_v)/Σ s − [v = t]·s'(l_t)/s(l_t),
 /// and s'(x)/s(x) = 1/(1 + |x|) on both branches of s.
-pub fn cross_entropy_backward(
-    probs: &[f32],
-    targets: &[u32],
-    dloss: &[f32],
-    dlogits: &mut [f32],
-    scale: f32,
-    stablemax_logits: Option<&[f32]>,
-) {
+pub fn cross_entropy_backward(probs: &[f32], targets: &[u32], dloss: &[f32], dlogits: &mut [f32], scale: f32, stablemax_logits: Option<&[f32]>) {
     let v = probs.len() / targets.len();
     let g = dloss[0] * scale;
     for (i, &t) in targets.iter().enumerate() {
@@ -392,13 +369,7 @@ pub fn stablemax_s(x: f32) -> f32 {
 /// logits: (N, V), targets: (N) → losses: (N), probs: (N, V), correct: (N), as
 /// `cross_entropy_forward` with StableMax in place of softmax: probs = s(l) / Σ s(l) (no max to
 /// subtract: s never overflows), loss = ln Σ s(l) − ln s(l[target]).
-pub fn stablemax_cross_entropy_forward(
-    logits: &[f32],
-    targets: &[u32],
-    losses: &mut [f32],
-    probs: &mut [f32],
-    correct: &mut [f32],
-) {
+pub fn stablemax_cross_entropy_forward(logits: &[f32], targets: &[u32], losses: &mut [f32], probs: &mut [f32], correct: &mut [f32]) {
     let v = logits.len() / targets.len();
     for (i, &t) in targets.iter().enumerate() {
         let row = &logits[i * v..(i + 1) * v];

@@ -63,29 +63,12 @@ impl Gpu {
         self.matmul_with(&s::MATMUL_NAIVE, 16, a, b, out, d);
     }
 
-    fn matmul_with(
-        &self,
-        k: &s::Kernel,
-        tile: usize,
-        a: &GpuBuffer,
-        b: &GpuBuffer,
-        out: &GpuBuffer,
-        d: &MatmulDims,
-    ) {
+    fn matmul_with(&self, k: &s::Kernel, tile: usize, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, d: &MatmulDims) {
         let last = d.batch.saturating_sub(1);
         need(k.entry, "a", a, last * d.a_batch_stride + d.m * d.k);
         need(k.entry, "b", b, last * d.b_batch_stride + d.k * d.n);
         need(k.entry, "out", out, d.batch * d.m * d.n);
-        let params = [
-            u(d.batch),
-            u(d.m),
-            u(d.k),
-            u(d.n),
-            d.a_trans as u32,
-            d.b_trans as u32,
-            u(d.a_batch_stride),
-            u(d.b_batch_stride),
-        ];
+        let params = [u(d.batch), u(d.m), u(d.k), u(d.n), d.a_trans as u32, d.b_trans as u32, u(d.a_batch_stride), u(d.b_batch_stride)];
         let groups = [u(d.n.div_ceil(tile)), u(d.m.div_ceil(tile)), u(d.batch)];
         self.dispatch(k, &params, &[a, b, out], groups);
     }
@@ -121,23 +104,11 @@ impl Gpu {
     }
 
     /// x: (rows, cols), bias: (cols) → out: (rows, cols), out[r,c] = x[r,c] + bias[c].
-    pub fn add_bias(
-        &self,
-        x: &GpuBuffer,
-        bias: &GpuBuffer,
-        out: &GpuBuffer,
-        rows: usize,
-        cols: usize,
-    ) {
+    pub fn add_bias(&self, x: &GpuBuffer, bias: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
         need("add_bias", "x", x, rows * cols);
         need("add_bias", "bias", bias, cols);
         need("add_bias", "out", out, rows * cols);
-        self.dispatch(
-            &s::ADD_BIAS,
-            &[u(rows), u(cols)],
-            &[x, bias, out],
-            grid_threads(rows * cols, 256),
-        );
+        self.dispatch(&s::ADD_BIAS, &[u(rows), u(cols)], &[x, bias, out], grid_threads(rows * cols, 256));
     }
 
     /// x: (rows, cols) → out: (cols), out[c] = Σ_r x[r,c] (fixed tree of 16 row lanes).
@@ -244,14 +215,7 @@ impl Gpu {
 
     /// table: (R, cols), ids: (n_ids) u32 → out: (n_ids, cols), out[j] = table[ids[j]].
     /// Every id must be < R (not checked here: the ids live on the GPU).
-    pub fn gather_rows(
-        &self,
-        table: &GpuBuffer,
-        ids: &GpuBuffer,
-        out: &GpuBuffer,
-        n_ids: usize,
-        cols: usize,
-    ) {
+    pub fn gather_rows(&self, table: &GpuBuffer, ids: &GpuBuffer, out: &GpuBuffer, n_ids: usize, cols: usize) {
         need("gather_rows", "ids", ids, n_ids);
         need("gather_rows", "out", out, n_ids * cols);
         let groups = grid_threads(n_ids * cols, 64);
@@ -261,15 +225,7 @@ impl Gpu {
     /// dy: (N, cols), offsets: (rows + 1) u32, order: (N) u32 → out: (rows, cols), the gradient
     /// of gather_rows through the CSR inverse of its ids (`cpu::csr_inverse`).
     #[allow(clippy::too_many_arguments)]
-    pub fn scatter_rows(
-        &self,
-        dy: &GpuBuffer,
-        offsets: &GpuBuffer,
-        order: &GpuBuffer,
-        out: &GpuBuffer,
-        rows: usize,
-        cols: usize,
-    ) {
+    pub fn scatter_rows(&self, dy: &GpuBuffer, offsets: &GpuBuffer, order: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
         need("scatter_rows", "offsets", offsets, rows + 1);
         need("scatter_rows", "out", out, rows * cols);
         let groups = grid_threads(rows * cols, 64);
@@ -279,20 +235,8 @@ impl Gpu {
     /// qkv: (b, t, 3c) → out: (b, t, c), att: (b, nh, t, t). Causal softmax attention, one
     /// workgroup per (batch, head).
     #[allow(clippy::too_many_arguments)]
-    pub fn attention_forward(
-        &self,
-        qkv: &GpuBuffer,
-        out: &GpuBuffer,
-        att: &GpuBuffer,
-        b: usize,
-        t: usize,
-        c: usize,
-        nh: usize,
-    ) {
-        assert!(
-            nh > 0 && c.is_multiple_of(nh),
-            "attention_forward: c = {c} is not a multiple of nh = {nh}"
-        );
+    pub fn attention_forward(&self, qkv: &GpuBuffer, out: &GpuBuffer, att: &GpuBuffer, b: usize, t: usize, c: usize, nh: usize) {
+        assert!(nh > 0 && c.is_multiple_of(nh), "attention_forward: c = {c} is not a multiple of nh = {nh}");
         need("attention_forward", "qkv", qkv, b * t * 3 * c);
         need("attention_forward", "out", out, b * t * c);
         need("attention_forward", "att", att, b * nh * t * t);
@@ -303,17 +247,7 @@ impl Gpu {
     /// dout: (b, t, c), qkv: (b, t, 3c), att: (b, nh, t, t) → dqkv: (b, t, 3c) (overwritten).
     /// t ≤ `ATTENTION_MAX_T`.
     #[allow(clippy::too_many_arguments)]
-    pub fn attention_backward(
-        &self,
-        dout: &GpuBuffer,
-        qkv: &GpuBuffer,
-        att: &GpuBuffer,
-        dqkv: &GpuBuffer,
-        b: usize,
-        t: usize,
-        c: usize,
-        nh: usize,
-    ) {
+    pub fn attention_backward(&self, dout: &GpuBuffer, qkv: &GpuBuffer, att: &GpuBuffer, dqkv: &GpuBuffer, b: usize, t: usize, c: usize, nh: usize) {
         self.attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh);
     }
 
@@ -385,7 +319,17 @@ impl Gpu {
         let e = "linear_attention_backward";
         linear_limits(e, &d);
         let (nc, nf) = (d.b * d.t * d.c, d.b * d.t * d.nh * d.f);
-        for (name, buf, len) in [("dout", dout, nc), ("out", out, nc), ("fq", fq, nf), ("fk", fk, nf), ("v", v, nc), ("den", den, d.b * d.nh * d.t), ("dfq", dfq, nf), ("dfk", dfk, nf), ("dv", dv, nc)] {
+        for (name, buf, len) in [
+            ("dout", dout, nc),
+            ("out", out, nc),
+            ("fq", fq, nf),
+            ("fk", fk, nf),
+            ("v", v, nc),
+            ("den", den, d.b * d.nh * d.t),
+            ("dfq", dfq, nf),
+            ("dfk", dfk, nf),
+            ("dv", dv, nc),
+        ] {
             need(e, name, buf, len);
         }
         let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
@@ -462,48 +406,19 @@ impl Gpu {
     }
 
     /// AdamW step in place. param, grad, m, v: (n)
-    pub fn adamw_update(
-        &self,
-        param: &GpuBuffer,
-        grad: &GpuBuffer,
-        m: &GpuBuffer,
-        v: &GpuBuffer,
-        n: usize,
-        p: &AdamParams,
-    ) {
+    pub fn adamw_update(&self, param: &GpuBuffer, grad: &GpuBuffer, m: &GpuBuffer, v: &GpuBuffer, n: usize, p: &AdamParams) {
         for (name, buf) in [("param", param), ("grad", grad), ("m", m), ("v", v)] {
             need("adamw_update", name, buf, n);
         }
-        let params = [
-            u(n),
-            f(p.lr),
-            f(p.beta1),
-            f(p.beta2),
-            f(p.eps),
-            f(p.weight_decay),
-            f(p.bc1),
-            f(p.bc2),
-        ];
+        let params = [u(n), f(p.lr), f(p.beta1), f(p.beta2), f(p.eps), f(p.weight_decay), f(p.bc1), f(p.bc2)];
         self.dispatch(&s::ADAMW_UPDATE, &params, &[param, grad, m, v], grid_threads(n, 256));
     }
 
     /// SGD step in place: p = p − lr·(g + weight_decay·p). param, grad: (n)
-    pub fn sgd_update(
-        &self,
-        param: &GpuBuffer,
-        grad: &GpuBuffer,
-        n: usize,
-        lr: f32,
-        weight_decay: f32,
-    ) {
+    pub fn sgd_update(&self, param: &GpuBuffer, grad: &GpuBuffer, n: usize, lr: f32, weight_decay: f32) {
         need("sgd_update", "param", param, n);
         need("sgd_update", "grad", grad, n);
-        self.dispatch(
-            &s::SGD_UPDATE,
-            &[u(n), f(lr), f(weight_decay)],
-            &[param, grad],
-            grid_threads(n, 256),
-        );
+        self.dispatch(&s::SGD_UPDATE, &[u(n), f(lr), f(weight_decay)], &[param, grad], grid_threads(n, 256));
     }
 
     /// y = keep(seed, i) ? scale·x : 0 (inverted dropout; also its own backward, on dy). x, y: (n)
@@ -554,16 +469,7 @@ impl Gpu {
     /// Grokfast's slow-gradient filter: ema_out = alpha·ema + (1−alpha)·grad, then
     /// out = grad + lamb·ema_out. grad, ema, ema_out, out: (n)
     #[allow(clippy::too_many_arguments)]
-    pub fn grad_filter_ema(
-        &self,
-        grad: &GpuBuffer,
-        ema: &GpuBuffer,
-        ema_out: &GpuBuffer,
-        out: &GpuBuffer,
-        n: usize,
-        alpha: f32,
-        lamb: f32,
-    ) {
+    pub fn grad_filter_ema(&self, grad: &GpuBuffer, ema: &GpuBuffer, ema_out: &GpuBuffer, out: &GpuBuffer, n: usize, alpha: f32, lamb: f32) {
         for (name, buf) in [("grad", grad), ("ema", ema), ("ema_out", ema_out), ("out", out)] {
             need("grad_filter_ema", name, buf, n);
         }
@@ -615,17 +521,7 @@ impl Gpu {
     /// dh: (b, t, h), gates: (b, t, 4h), c: (b, t, h), w_h: (h, 4h) → dpre: (b, t, 4h), the
     /// gradient of the gate pre-activations, by backpropagation through time.
     #[allow(clippy::too_many_arguments)]
-    pub fn lstm_backward(
-        &self,
-        dh: &GpuBuffer,
-        gates: &GpuBuffer,
-        c: &GpuBuffer,
-        w_h: &GpuBuffer,
-        dpre: &GpuBuffer,
-        b: usize,
-        t: usize,
-        h: usize,
-    ) {
+    pub fn lstm_backward(&self, dh: &GpuBuffer, gates: &GpuBuffer, c: &GpuBuffer, w_h: &GpuBuffer, dpre: &GpuBuffer, b: usize, t: usize, h: usize) {
         let e = "lstm_backward";
         assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
         need(e, "dh", dh, b * t * h);

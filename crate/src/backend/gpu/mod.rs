@@ -30,9 +30,9 @@ use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use pipelines::{Pipelines, UNIFORM_SLOT};
-pub use kernels::{LINEAR_ATTENTION_MAX_F, LINEAR_ATTENTION_MAX_HS};
 pub use kernels::LSTM_MAX_H;
+pub use kernels::{LINEAR_ATTENTION_MAX_F, LINEAR_ATTENTION_MAX_HS};
+use pipelines::{Pipelines, UNIFORM_SLOT};
 pub use pool::GpuBuffer;
 use pool::Pool;
 use shaders::Kernel;
@@ -70,20 +70,13 @@ struct Pending {
 impl Pending {
     fn encoder(&mut self, device: &wgpu::Device) -> &mut wgpu::CommandEncoder {
         self.pass = None;
-        self.encoder.get_or_insert_with(|| {
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("papertoys"),
-            })
-        })
+        self.encoder.get_or_insert_with(|| device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("papertoys") }))
     }
 
     fn pass(&mut self, device: &wgpu::Device) -> &mut wgpu::ComputePass<'static> {
         if self.pass.is_none() {
             let encoder = self.encoder(device);
-            let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("kernels"),
-                timestamp_writes: None,
-            });
+            let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("kernels"), timestamp_writes: None });
             self.pass = Some(pass.forget_lifetime());
         }
         self.pass.as_mut().unwrap()
@@ -127,8 +120,7 @@ impl Gpu {
     /// Opens the first adapter wgpu offers (a CPU adapter such as Mesa's lavapipe counts) and
     /// a device with WebGPU's default limits, plus the adapter's larger buffer sizes.
     pub async fn new() -> Result<Rc<Gpu>, String> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -143,8 +135,7 @@ impl Gpu {
         let mut limits = wgpu::Limits::default();
         // Big activations (B·T·V logits) want more than the 128/256 MiB defaults when the
         // adapter has it; everything else stays at the defaults every WebGPU device offers.
-        limits.max_storage_buffer_binding_size =
-            limits.max_storage_buffer_binding_size.max(have.max_storage_buffer_binding_size);
+        limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.max(have.max_storage_buffer_binding_size);
         limits.max_buffer_size = limits.max_buffer_size.max(have.max_buffer_size);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -187,10 +178,7 @@ impl Gpu {
     /// Adapter name and backend, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) / Vulkan".
     pub fn describe(&self) -> String {
         // Browsers may hide the adapter's name; the driver or vendor fields then say more.
-        let name = [&self.info.name, &self.info.driver, &self.info.driver_info]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .map_or("unnamed adapter", |s| s.as_str());
+        let name = [&self.info.name, &self.info.driver, &self.info.driver_info].into_iter().find(|s| !s.is_empty()).map_or("unnamed adapter", |s| s.as_str());
         format!("{name} / {:?}", self.info.backend)
     }
 
@@ -239,9 +227,7 @@ impl Gpu {
             let raw = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("tensor"),
                 size: bytes,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
             (self.pool.borrow_mut().new_id(), raw)
@@ -347,15 +333,12 @@ impl Gpu {
             let _ = tx.send(r);
         });
         #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| format!("GPU read: waiting for the device failed: {e}"))?;
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| format!("GPU read: waiting for the device failed: {e}"))?;
         rx.await
             .map_err(|_| "GPU read: the map callback was dropped (device lost?)".to_string())?
             .map_err(|e| format!("GPU read: mapping the staging buffer failed: {e}"))?;
         let out = {
-            let view =
-                staging.slice(..total).get_mapped_range().map_err(|e| format!("GPU read: {e}"))?;
+            let view = staging.slice(..total).get_mapped_range().map_err(|e| format!("GPU read: {e}"))?;
             let mut offset = 0;
             let mut out = Vec::with_capacity(bufs.len());
             for b in bufs {
@@ -381,9 +364,7 @@ impl Gpu {
             let _ = tx.send(());
         });
         #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| format!("GPU: waiting for the device failed: {e}"))?;
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| format!("GPU: waiting for the device failed: {e}"))?;
         rx.await.map_err(|_| "GPU: the work-done callback was dropped (device lost?)".to_string())?;
         self.check()
     }
@@ -399,35 +380,15 @@ impl Gpu {
 
     /// Records one dispatch of `kernel`: `params` fill its uniform struct (u32s; f32s as
     /// `to_bits`), `bufs` bind at 1.., `groups` is the workgroup grid.
-    pub(crate) fn dispatch(
-        &self,
-        kernel: &Kernel,
-        params: &[u32],
-        bufs: &[&GpuBuffer],
-        groups: [u32; 3],
-    ) {
+    pub(crate) fn dispatch(&self, kernel: &Kernel, params: &[u32], bufs: &[&GpuBuffer], groups: [u32; 3]) {
         assert_eq!(bufs.len(), kernel.storage.len(), "{}: wrong number of buffers", kernel.entry);
-        assert!(
-            4 * params.len() as u64 <= UNIFORM_SLOT,
-            "{}: uniform struct too big",
-            kernel.entry
-        );
-        assert!(
-            groups.iter().all(|&g| g <= MAX_GROUPS),
-            "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension",
-            kernel.entry
-        );
+        assert!(4 * params.len() as u64 <= UNIFORM_SLOT, "{}: uniform struct too big", kernel.entry);
+        assert!(groups.iter().all(|&g| g <= MAX_GROUPS), "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension", kernel.entry);
         if groups.contains(&0) {
             return; // empty tensors: nothing to compute
         }
         let pipeline = self.pipelines.borrow_mut().get(&self.device, kernel);
-        let bind_group = self.pipelines.borrow_mut().bind_group(
-            &self.device,
-            kernel,
-            &pipeline,
-            &self.uniforms,
-            bufs,
-        );
+        let bind_group = self.pipelines.borrow_mut().bind_group(&self.device, kernel, &pipeline, &self.uniforms, bufs);
         if self.pending.borrow().arena.len() as u64 + UNIFORM_SLOT > ARENA_BYTES {
             self.flush();
         }

@@ -53,19 +53,13 @@ impl Pipelines {
         }
         assert!(kernel.storage.len() <= MAX_STORAGE, "{}: too many storage bindings", kernel.entry);
         let module = self.modules.entry(kernel.file).or_insert_with(|| {
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.file),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(kernel.source)),
-            })
+            device
+                .create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(kernel.file), source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(kernel.source)) })
         });
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Uniform,
-                has_dynamic_offset: true,
-                min_binding_size: None,
-            },
+            ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: true, min_binding_size: None },
             count: None,
         }];
         for (i, access) in kernel.storage.iter().enumerate() {
@@ -80,10 +74,7 @@ impl Pipelines {
                 count: None,
             });
         }
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some(kernel.entry),
-            entries: &entries,
-        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(kernel.entry), entries: &entries });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some(kernel.entry),
             bind_group_layouts: &[Some(&layout)],
@@ -104,14 +95,7 @@ impl Pipelines {
 
     /// The bind group of `kernel` over the uniform arena (one slot, offset given at dispatch)
     /// and `bufs` at bindings 1.., made on first use of this combination.
-    pub fn bind_group(
-        &mut self,
-        device: &wgpu::Device,
-        kernel: &Kernel,
-        pipeline: &Pipeline,
-        uniforms: &wgpu::Buffer,
-        bufs: &[&GpuBuffer],
-    ) -> wgpu::BindGroup {
+    pub fn bind_group(&mut self, device: &wgpu::Device, kernel: &Kernel, pipeline: &Pipeline, uniforms: &wgpu::Buffer, bufs: &[&GpuBuffer]) -> wgpu::BindGroup {
         let mut ids = [0u64; MAX_STORAGE];
         for (id, b) in ids.iter_mut().zip(bufs) {
             *id = b.id;
@@ -125,23 +109,12 @@ impl Pipelines {
         }
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: uniforms,
-                offset: 0,
-                size: wgpu::BufferSize::new(UNIFORM_SLOT),
-            }),
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: uniforms, offset: 0, size: wgpu::BufferSize::new(UNIFORM_SLOT) }),
         }];
         for (i, b) in bufs.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: b.raw.as_entire_binding(),
-            });
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.raw.as_entire_binding() });
         }
-        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.entry),
-            layout: &pipeline.layout,
-            entries: &entries,
-        });
+        let bg = device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(kernel.entry), layout: &pipeline.layout, entries: &entries });
         self.bind_groups.insert(key, bg.clone());
         bg
     }

@@ -55,12 +55,7 @@ pub struct Kernel {
     pub storage: &'static [Access],
 }
 
-const fn k(
-    file: &'static str,
-    source: &'static str,
-    entry: &'static str,
-    storage: &'static [Access],
-) -> Kernel {
+const fn k(file: &'static str, source: &'static str, entry: &'static str, storage: &'static [Access]) -> Kernel {
     Kernel { file, source, entry, storage }
 }
 
