@@ -31,7 +31,7 @@ fn json_run_prints_rows_then_figures_then_the_digest_line() {
     assert_eq!(lines.len(), 5);
     for (row, step) in lines.iter().zip([0, 5, 10]) {
         assert_eq!(row["step"], step);
-        assert!(row["val/acc"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)), "{row}");
+        assert!(row["transformer/val/acc"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)), "{row}");
     }
     let map = &lines[3]["figure"];
     assert_eq!((map["kind"].as_str(), map["id"].as_str(), map["rows"].as_u64(), map["cols"].as_u64()), (Some("heatmap"), Some("answers"), Some(11), Some(11)));

@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 
+use crate::metrics::Arm;
+
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Figure {
     Lines(Lines),
@@ -15,6 +18,7 @@ pub enum Figure {
 
 /// Curves over a shared x that is not the training step. A NaN in a series is a gap.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 pub struct Lines {
     pub id: String,
     pub title: String,
@@ -27,13 +31,28 @@ pub struct Lines {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 pub struct Series {
     pub name: String,
+    /// The arm (`metrics::Arm::id`) this series belongs to, so that it takes the arm's colour.
+    pub arm: Option<String>,
     pub y: Vec<f64>,
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, y: Vec<f64>) -> Series {
+        Series { name: name.into(), arm: None, y }
+    }
+
+    /// A series of `arm`, named by its label.
+    pub fn of(arm: Arm, y: Vec<f64>) -> Series {
+        Series { name: arm.label.into(), arm: Some(arm.id.into()), y }
+    }
 }
 
 /// A `rows` × `cols` matrix of values, row-major (attention weights: query rows, key columns).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 pub struct Heatmap {
     pub id: String,
     pub title: String,
@@ -46,6 +65,7 @@ pub struct Heatmap {
 
 /// Rows of text; a row's `detail` is shown when the row is clicked.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 pub struct Table {
     pub id: String,
     pub title: String,
@@ -54,9 +74,31 @@ pub struct Table {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 pub struct TableRow {
     pub cells: Vec<String>,
     pub detail: Option<Heatmap>,
+}
+
+impl Heatmap {
+    /// One sequence's attention weights (NH, T, T) averaged over the heads: query rows, key
+    /// columns, each labelled by its token.
+    pub fn attention(id: String, title: String, weights: &[f32], nh: usize, labels: Vec<String>) -> Heatmap {
+        let t = labels.len();
+        let mut values = vec![0.0f32; t * t];
+        for h in 0..nh {
+            for (v, &a) in values.iter_mut().zip(&weights[h * t * t..][..t * t]) {
+                *v += a / nh as f32;
+            }
+        }
+        Heatmap { id, title, rows: t, cols: t, values, row_labels: labels.clone(), col_labels: labels }
+    }
+}
+
+impl TableRow {
+    pub fn new(cells: Vec<String>) -> TableRow {
+        TableRow { cells, detail: None }
+    }
 }
 
 impl Figure {

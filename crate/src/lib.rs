@@ -6,9 +6,9 @@
 
 pub mod autograd;
 pub mod backend;
-pub mod constrained;
 pub mod error;
 pub mod figures;
+pub mod learner;
 pub mod linear_self_attention;
 pub mod metrics;
 pub mod nn;

@@ -80,7 +80,7 @@ mod tests {
     fn with_gd_weights_it_predicts_one_step_of_preconditioned_gd() {
         // p = (0, …, 0, 1), Q = [Γ*ᵀ; 0] turn the layer into ŷ = x_qᵀ·Γ*·(1/n)Σ y_i x_i.
         let (d, n, b) = (3, 6, 8);
-        let task = Task::new(d, 0.3, "skewed", 2);
+        let task = Task::new(d, 0.3, crate::tasks::linreg::Covariance::Skewed, 2);
         let prompts = task.sample(&mut Rng::stream(4, "test"), b, n + 1);
         let g = task.best_preconditioner(n);
         let mut p = vec![0.0f32; d + 1];

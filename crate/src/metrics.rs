@@ -1,18 +1,218 @@
-//! Metric rows and the run digest.
+//! Metrics: what a toy measures, recorded by name, and the run digest.
 //!
-//! A toy reports rows (step, values) whose names it declares once (`train/loss`, `val/acc`, …).
-//! The digest names a run's results: the first 16 hex digits of SHA-256 over every row,
-//! each encoded as the step (u64, little-endian) followed by its values (f32 bits,
-//! little-endian), in order. Timing never enters a row, so a CPU run's digest is the same on
-//! every machine and in the browser, which computes it with this same code compiled to wasm.
+//! A metric is named `arm/split/quantity` (`stablemax/val/acc`): the arm is the model or method
+//! it belongs to (declared with a display name, ⊥AdamW for `orthograd`), the split the data it is
+//! measured on, the quantity what is measured, with a label, a unit and a scale. A toy records
+//! its metrics into `Metrics` at every evaluation point; values on the device are read back
+//! later, all together (`Pending`). The page's charts, the CSV, the CLI and the tests all read
+//! the same `MetricInfo`.
+//!
+//! The digest names a run's results: the first 16 hex digits of SHA-256 over every row, each
+//! encoded as the step (u64, little-endian) followed by its values (f32 bits, little-endian),
+//! in order. Timing never enters a row, so a CPU run's digest is the same on every machine and
+//! in the browser, which computes it with this same code compiled to wasm.
+
+use std::rc::Rc;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, read_all};
+
+/// How a quantity's axis reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    Linear,
+    /// Positive values spanning decades (losses, error rates near zero).
+    Log,
+    /// A share in [0, 1] (accuracy, the fraction of examples with some property).
+    Share,
+}
+
+/// What a metric measures: `acc`, "accuracy", no unit, a share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+pub struct Quantity {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub scale: Scale,
+}
+
+/// A model or method of a toy (`orthograd`, "⊥AdamW"): its curves share a colour everywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+pub struct Arm {
+    pub id: &'static str,
+    pub label: &'static str,
+}
+
+/// The data a metric is measured on (`val`, "validation"); `NONE` for properties of the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+pub struct Split {
+    pub id: &'static str,
+    pub label: &'static str,
+}
+
+impl Arm {
+    pub const fn new(id: &'static str, label: &'static str) -> Arm {
+        Arm { id, label }
+    }
+}
+
+impl Split {
+    pub const fn new(id: &'static str, label: &'static str) -> Split {
+        Split { id, label }
+    }
+}
+
+impl Quantity {
+    pub const fn new(id: &'static str, label: &'static str, unit: &'static str, scale: Scale) -> Quantity {
+        Quantity { id, label, unit, scale }
+    }
+}
+
+pub const TRAIN: Split = Split::new("train", "train");
+pub const VAL: Split = Split::new("val", "validation");
+pub const TEST: Split = Split::new("test", "test");
+/// For what belongs to the model rather than to data (its weight norm).
+pub const NONE: Split = Split::new("", "");
+
+pub const LOSS: Quantity = Quantity::new("loss", "loss", "nats", Scale::Log);
+pub const ACC: Quantity = Quantity::new("acc", "accuracy", "", Scale::Share);
+pub const WEIGHT_NORM: Quantity = Quantity::new("weight_norm", "weight norm ‖θ‖₂", "", Scale::Linear);
+
+/// One metric of a toy's rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+pub struct MetricInfo {
+    /// `arm/split/quantity`, or `arm/quantity` without a split.
+    pub name: String,
+    pub arm: Arm,
+    pub split: Split,
+    pub quantity: Quantity,
+}
+
+impl MetricInfo {
+    pub fn new(arm: Arm, split: Split, quantity: Quantity) -> MetricInfo {
+        let name = if split.id.is_empty() { format!("{}/{}", arm.id, quantity.id) } else { format!("{}/{}/{}", arm.id, split.id, quantity.id) };
+        MetricInfo { name, arm, split, quantity }
+    }
+}
+
+/// A value recorded at an evaluation point, read back later with every other one.
+enum Pending {
+    Host(f32),
+    /// `f` of the read-back values of `tensors` (detached copies, so graphs are freed now).
+    Device { tensors: Vec<Tensor>, f: Box<dyn FnOnce(&[Vec<f32>]) -> f32> },
+}
+
+/// The metrics of one evaluation point, recorded by name.
+#[derive(Default)]
+pub struct Metrics {
+    infos: Vec<MetricInfo>,
+    values: Vec<Pending>,
+}
+
+impl Metrics {
+    /// A value known on the host.
+    pub fn value(&mut self, arm: Arm, split: Split, q: Quantity, v: f32) {
+        self.push(arm, split, q, Pending::Host(v));
+    }
+
+    /// The one value of a (1) device tensor.
+    pub fn scalar(&mut self, arm: Arm, split: Split, q: Quantity, t: &Tensor) {
+        self.derived(arm, split, q, std::slice::from_ref(t), |v| v[0][0]);
+    }
+
+    /// `f` of the values of `tensors`, computed on the host once they are read back (a sum of
+    /// per-parameter norms, a square root, the entropy of attention weights).
+    pub fn derived(&mut self, arm: Arm, split: Split, q: Quantity, tensors: &[Tensor], f: impl FnOnce(&[Vec<f32>]) -> f32 + 'static) {
+        let tensors = tensors.iter().map(|t| Tensor::from_shared(t, t.shape())).collect();
+        self.push(arm, split, q, Pending::Device { tensors, f: Box::new(f) });
+    }
+
+    fn push(&mut self, arm: Arm, split: Split, q: Quantity, v: Pending) {
+        self.infos.push(MetricInfo::new(arm, split, q));
+        self.values.push(v);
+    }
+
+    pub fn infos(&self) -> &[MetricInfo] {
+        &self.infos
+    }
+}
+
+/// Evaluation points recorded during one `step(n)`, read back together at its end: one
+/// asynchronous readback per call, as the browser requires.
+pub(crate) struct EvalQueue {
+    infos: Rc<[MetricInfo]>,
+    names: Rc<[String]>,
+    points: Vec<(u64, Vec<Pending>)>,
+}
+
+impl EvalQueue {
+    /// A queue for rows of the metrics `first` records (the step-0 evaluation), holding it.
+    pub fn new(first: Metrics) -> EvalQueue {
+        let infos: Rc<[MetricInfo]> = first.infos.into();
+        let names = infos.iter().map(|m| m.name.clone()).collect();
+        EvalQueue { infos, names, points: vec![(0, first.values)] }
+    }
+
+    pub fn infos(&self) -> &[MetricInfo] {
+        &self.infos
+    }
+
+    /// Queues the metrics of step `step`; they must be the very metrics of step 0, in order.
+    pub fn push(&mut self, step: u64, m: Metrics) -> Result<()> {
+        if m.infos.len() != self.infos.len() || m.infos.iter().zip(self.infos.iter()).any(|(a, b)| a.name != b.name) {
+            let names = |i: &[MetricInfo]| i.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(Error::msg(format!("step {step} recorded [{}], step 0 recorded [{}]", names(&m.infos), names(&self.infos))));
+        }
+        self.points.push((step, m.values));
+        Ok(())
+    }
+
+    /// The rows queued so far, in order, read back in one go.
+    pub async fn read(&mut self) -> Result<Vec<MetricRow>> {
+        let points = std::mem::take(&mut self.points);
+        let tensors: Vec<&Tensor> = points.iter().flat_map(|(_, vs)| vs.iter()).flat_map(|v| match v {
+            Pending::Host(_) => [].iter(),
+            Pending::Device { tensors, .. } => tensors.iter(),
+        }).collect();
+        let mut values = read_all(&tensors).await?.into_iter();
+        let mut rows = Vec::with_capacity(points.len());
+        for (step, pending) in points {
+            let values = pending
+                .into_iter()
+                .map(|p| match p {
+                    Pending::Host(v) => v,
+                    Pending::Device { tensors, f } => f(&values.by_ref().take(tensors.len()).collect::<Vec<_>>()),
+                })
+                .collect();
+            rows.push(MetricRow { step, values, names: self.names.clone() });
+        }
+        Ok(rows)
+    }
+}
+
+/// The values of one evaluation point, in the order of the toy's `MetricInfo`s.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricRow {
     pub step: u64,
     pub values: Vec<f32>,
+    #[serde(skip)]
+    pub names: Rc<[String]>,
+}
+
+impl MetricRow {
+    /// The value of the metric `name` (`stablemax/val/acc`).
+    pub fn get(&self, name: &str) -> Option<f32> {
+        self.names.iter().position(|n| n == name).map(|i| self.values[i])
+    }
 }
 
 #[derive(Clone, Default)]
@@ -33,9 +233,9 @@ impl Digest {
 
 /// A row as one line of JSON, {"step": s, "<name>": value, …}, with each value in its shortest
 /// f32 form (0.1, not 0.10000000149011612); non-finite values become null.
-pub fn row_json(names: &[&str], row: &MetricRow) -> String {
+pub fn row_json(row: &MetricRow) -> String {
     let mut s = format!("{{\"step\":{}", row.step);
-    for (n, v) in names.iter().zip(&row.values) {
+    for (n, v) in row.names.iter().zip(&row.values) {
         let v = if v.is_finite() { serde_json::to_string(v).expect("finite f32") } else { "null".into() };
         s += &format!(",{}:{v}", serde_json::to_string(n).expect("str"));
     }
@@ -48,7 +248,7 @@ mod tests {
 
     #[test]
     fn digest_depends_on_every_bit() {
-        let row = |v: f32| MetricRow { step: 10, values: vec![0.5, v] };
+        let row = |v: f32| MetricRow { step: 10, values: vec![0.5, v], names: Rc::from(vec!["a".to_string(), "b".to_string()]) };
         let (mut a, mut b, mut c) = (Digest::default(), Digest::default(), Digest::default());
         a.update(&row(1.0));
         b.update(&row(1.0));
@@ -56,5 +256,14 @@ mod tests {
         assert_eq!(a.hex(), b.hex());
         assert_ne!(a.hex(), c.hex());
         assert_eq!(a.hex().len(), 16);
+        assert_eq!(row(1.0).get("b"), Some(1.0));
+        assert_eq!(row(1.0).get("c"), None);
+    }
+
+    #[test]
+    fn names_join_arm_split_and_quantity() {
+        let arm = Arm::new("orthograd", "⊥AdamW");
+        assert_eq!(MetricInfo::new(arm, VAL, ACC).name, "orthograd/val/acc");
+        assert_eq!(MetricInfo::new(arm, NONE, WEIGHT_NORM).name, "orthograd/weight_norm");
     }
 }

@@ -163,6 +163,36 @@ pub enum Op {
     AttentionEntropy(Tensor),
 }
 
+/// How attention weights (B, NH, T, T) come from the values `Tensor::attention_parts` names.
+#[derive(Clone, Copy, Debug)]
+pub enum Weights {
+    /// Softmax attention keeps its probabilities: they are the weights.
+    Probs,
+    /// Linear attention's weights φq·φk / Σ, from φq and φk (`cpu::linear_attention_weights`).
+    Features { b: usize, t: usize, nh: usize, f: usize },
+}
+
+impl Weights {
+    pub fn weights(&self, values: &[Vec<f32>]) -> Vec<f32> {
+        match *self {
+            Weights::Probs => values[0].clone(),
+            Weights::Features { b, t, nh, f } => {
+                let mut att = vec![0.0; b * nh * t * t];
+                cpu::linear_attention_weights(&values[0], &values[1], &mut att, b, t, nh, f);
+                att
+            }
+        }
+    }
+
+    /// How many values `weights` takes.
+    pub fn sources(&self) -> usize {
+        match self {
+            Weights::Probs => 1,
+            Weights::Features { .. } => 2,
+        }
+    }
+}
+
 /// What turns logits into class probabilities inside `cross_entropy_with`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Normalizer {
@@ -172,12 +202,14 @@ pub enum Normalizer {
     StableMax,
 }
 
-/// What `cross_entropy_with` returns: the mean loss (1, in the graph), the accuracy (1) and the
-/// per-example losses (N), both outside the graph.
+/// What `cross_entropy_with` returns: the mean loss (1, in the graph), and outside the graph the
+/// accuracy (1), the per-example losses (N) and whether each example's argmax is its target (N,
+/// 0 or 1: `correct.sum(1.0)` counts them exactly, where 1 − accuracy in f32 would not).
 pub struct ClassLoss {
     pub loss: Tensor,
     pub acc: Tensor,
     pub losses: Tensor,
+    pub correct: Tensor,
 }
 
 pub struct Node {
@@ -500,19 +532,23 @@ impl Tensor {
     }
 
     /// The attention weights (B, NH, T, T) of an `attention` or `linear_attention` output, read
-    /// back for pictures; None for any other tensor. A linear attention's weights are never formed
-    /// in training; they are computed here on the host (`cpu::linear_attention_weights`).
+    /// back for pictures; None for any other tensor.
     pub async fn attention_weights(&self) -> Result<Option<Vec<f32>>> {
+        let Some((sources, from)) = self.attention_parts() else { return Ok(None) };
+        Ok(Some(from.weights(&read_all(&sources.iter().collect::<Vec<_>>()).await?)))
+    }
+
+    /// What an attention output's weights are computed from: the tensors to read back (with
+    /// others, in one readback), and how to turn their values into weights (`Weights::weights`).
+    /// A linear attention's weights are never formed in training; they are computed on the host.
+    pub fn attention_parts(&self) -> Option<(Vec<Tensor>, Weights)> {
         match self.op() {
-            Op::Attention { att, .. } => Ok(Some(att.to_vec().await?)),
+            Op::Attention { att, .. } => Some((vec![att.clone()], Weights::Probs)),
             Op::LinearAttention { fq, fk, nh, .. } => {
                 let (&[b, t, nf], nh) = (fq.shape(), *nh) else { unreachable!("checked in forward") };
-                let [q, k]: [Vec<f32>; 2] = read_all(&[fq, fk]).await?.try_into().expect("two tensors");
-                let mut att = vec![0.0; b * nh * t * t];
-                cpu::linear_attention_weights(&q, &k, &mut att, b, t, nh, nf / nh);
-                Ok(Some(att))
+                Some((vec![fq.clone(), fk.clone()], Weights::Features { b, t, nh, f: nf / nh }))
             }
-            _ => Ok(None),
+            _ => None,
         }
     }
 
@@ -576,6 +612,7 @@ impl Tensor {
             loss: Tensor::make(self.device(), vec![1], loss, op),
             acc: Tensor::make(self.device(), vec![1], acc, Op::Leaf),
             losses: Tensor::make(self.device(), vec![n], losses, Op::Leaf),
+            correct: Tensor::make(self.device(), vec![n], correct, Op::Leaf),
         })
     }
 

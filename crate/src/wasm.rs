@@ -1,6 +1,11 @@
-//! The browser's entry points (wasm-bindgen), used by the web worker: the toy table, config
-//! validation, and a `Run` that steps a toy and keeps its digest. The page never calls the
-//! engine any other way, and the CLI drives the same `Toy` interface natively.
+//! The browser's entry points (wasm-bindgen), used by the web worker: the toy table, `accept`
+//! (a request's changes checked against a toy's schema), and a `Run` that steps a toy and keeps
+//! its digest. The page never calls the engine any other way, and the CLI drives the same `Toy`
+//! interface natively.
+//!
+//! The worker keeps one GPU device for its lifetime: every run on WebGPU reuses it, with its
+//! compiled pipelines; a finished run hands its pooled buffers back (`Gpu::trim`). After a GPU
+//! failure the page replaces the whole worker, and with it the device.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,12 +16,27 @@ use wasm_bindgen::prelude::*;
 
 use crate::Device;
 use crate::backend::gpu::Gpu;
-use crate::metrics::Digest;
-use crate::toys::{self, ParamSpec, REGISTRY, Toy};
+use crate::metrics::{Digest, MetricInfo};
+use crate::toys::schema::ParamSpec;
+use crate::toys::{self, Paper, REGISTRY, Toy};
 
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
+}
+
+thread_local! {
+    static GPU: RefCell<Option<Rc<Gpu>>> = const { RefCell::new(None) };
+}
+
+/// The worker's GPU device, made on first use.
+async fn gpu() -> Result<Rc<Gpu>, JsError> {
+    if let Some(g) = GPU.with(|g| g.borrow().clone()) {
+        return Ok(g);
+    }
+    let g = Gpu::new().await.map_err(|e| JsError::new(&e))?;
+    GPU.with(|slot| *slot.borrow_mut() = Some(g.clone()));
+    Ok(g)
 }
 
 fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
@@ -24,11 +44,15 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).expect("serialisable")
 }
 
-fn object(config: JsValue) -> Result<Map<String, Value>, JsError> {
-    if config.is_undefined() || config.is_null() {
-        return Ok(Map::new());
+fn object(v: JsValue, what: &str) -> Result<Option<Map<String, Value>>, JsError> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
     }
-    serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&format!("config must be an object of key → value: {e}")))
+    serde_wasm_bindgen::from_value(v).map(Some).map_err(|e| JsError::new(&format!("{what} must be an object of key → value: {e}")))
+}
+
+fn error(e: crate::Error) -> JsError {
+    JsError::new(&e.0)
 }
 
 #[derive(Serialize)]
@@ -36,9 +60,9 @@ struct ToyInfo {
     id: &'static str,
     title: &'static str,
     claim: &'static str,
-    paper: &'static str,
-    paper_url: &'static str,
-    params: Vec<&'static ParamSpec>,
+    theme: &'static str,
+    papers: &'static [Paper],
+    params: Vec<ParamSpec>,
     defaults: Map<String, Value>,
     default_steps: u64,
 }
@@ -49,25 +73,29 @@ pub fn toys() -> JsValue {
     let infos: Vec<ToyInfo> = REGISTRY
         .iter()
         .map(|t| ToyInfo {
-            id: t.id,
-            title: t.title,
-            claim: t.claim,
-            paper: t.paper,
-            paper_url: t.paper_url,
-            params: t.params().collect(),
+            id: t.about.id,
+            title: t.about.title,
+            claim: t.about.claim,
+            theme: t.about.theme.as_str(),
+            papers: t.about.papers,
+            params: (t.params)(),
             defaults: (t.defaults)(),
-            default_steps: t.default_steps,
+            default_steps: t.about.default_steps,
         })
         .collect();
     to_js(&infos)
 }
 
-/// The full config for `overrides` (an object of key → value), or an error naming the bad key.
+/// `changes` (key → value, as text from a link or as numbers and strings from a control) applied
+/// to `base` (a complete config, or null for the defaults), one at a time; each change that is
+/// bad or breaks a rule is left out and listed (`schema::Accepted`). With `snap_key`, an integer
+/// key that alone breaks a rule moves to the nearest value that works, first in `snap_direction`.
 #[wasm_bindgen]
-pub fn validate(toy: &str, overrides: JsValue) -> Result<JsValue, JsError> {
-    let entry = toys::find(toy).map_err(|e| JsError::new(&e.0))?;
-    let config = entry.config_from_json(&object(overrides)?).map_err(|e| JsError::new(&e.0))?;
-    Ok(to_js(&config))
+pub fn accept(toy: &str, base: JsValue, changes: JsValue, snap_key: Option<String>, snap_direction: i32) -> Result<JsValue, JsError> {
+    let entry = toys::find(toy).map_err(error)?;
+    let changes = object(changes, "changes")?.unwrap_or_default();
+    let accepted = entry.accept(object(base, "base")?, &changes, snap_key.as_deref().map(|k| (k, snap_direction as i64)));
+    Ok(to_js(&accepted))
 }
 
 struct RunState {
@@ -85,40 +113,43 @@ fn take(state: &RefCell<Option<RunState>>) -> Result<RunState, JsError> {
 #[wasm_bindgen]
 pub struct Run {
     state: Rc<RefCell<Option<RunState>>>,
-    names: &'static [&'static str],
-    backend: &'static str,
+    metrics: Vec<MetricInfo>,
+    eval_every: u64,
+    device: Device,
     adapter: String,
 }
 
 #[wasm_bindgen]
 impl Run {
-    /// Builds the toy. `backend` is "cpu" or "webgpu"; a WebGPU failure (no adapter, no device)
-    /// is returned as an error for the page to show before it falls back to the CPU.
-    pub async fn create(toy: String, overrides: JsValue, backend: String) -> Result<Run, JsError> {
-        let entry = toys::find(&toy).map_err(|e| JsError::new(&e.0))?;
-        let config = entry.config_from_json(&object(overrides)?).map_err(|e| JsError::new(&e.0))?;
+    /// Builds the toy with `config`, a complete config from `accept`. `backend` is "cpu" or
+    /// "webgpu"; a WebGPU failure (no adapter, no device) is returned as an error for the page to
+    /// show before it falls back to the CPU.
+    pub async fn create(toy: String, config: JsValue, backend: String) -> Result<Run, JsError> {
+        let entry = toys::find(&toy).map_err(error)?;
+        let config = object(config, "config")?.unwrap_or_else(entry.defaults);
+        entry.check(&config).map_err(error)?;
         let (device, adapter) = match backend.as_str() {
             "cpu" => (Device::Cpu, "WebAssembly".to_string()),
             "webgpu" => {
-                let gpu = Gpu::new().await.map_err(|e| JsError::new(&e))?;
-                let name = gpu.describe();
-                (Device::Gpu(gpu), name)
+                let g = gpu().await?;
+                let name = g.describe();
+                (Device::Gpu(g), name)
             }
             other => return Err(JsError::new(&format!("backend = {other} is not one of cpu, webgpu"))),
         };
-        let toy = (entry.build)(&config, &device).map_err(|e| JsError::new(&e.0))?;
-        let names = toy.metric_names();
+        let toy = (entry.build)(config, device.clone()).await.map_err(error)?;
         Ok(Run {
+            metrics: toy.metrics().to_vec(),
+            eval_every: toy.eval_every(),
             state: Rc::new(RefCell::new(Some(RunState { toy, digest: Digest::default() }))),
-            names,
-            backend: if matches!(device, Device::Cpu) { "cpu" } else { "webgpu" },
+            device,
             adapter,
         })
     }
 
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend.into()
+        if matches!(self.device, Device::Cpu) { "cpu" } else { "webgpu" }.into()
     }
 
     /// The adapter's name ("WebAssembly" on the CPU).
@@ -127,9 +158,21 @@ impl Run {
         self.adapter.clone()
     }
 
+    /// Whether the WebGPU adapter is a software one (SwiftShader, WARP): correct, not fast.
     #[wasm_bindgen(getter)]
-    pub fn metric_names(&self) -> Vec<String> {
-        self.names.iter().map(|s| s.to_string()).collect()
+    pub fn software_adapter(&self) -> bool {
+        matches!(&self.device, Device::Gpu(g) if g.is_cpu_adapter())
+    }
+
+    /// Each metric's name, arm, split and quantity (`metrics::MetricInfo`).
+    #[wasm_bindgen(getter)]
+    pub fn metrics(&self) -> JsValue {
+        to_js(&self.metrics)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn eval_every(&self) -> f64 {
+        self.eval_every as f64
     }
 
     /// Advances `n` steps; resolves to the new metric rows [{step, values: [...]}, …].
@@ -142,7 +185,7 @@ impl Run {
                 rows.iter().for_each(|r| s.digest.update(r));
             }
             *state.borrow_mut() = Some(s);
-            Ok(to_js(&rows.map_err(|e| JsError::new(&e.0))?))
+            Ok(to_js(&rows.map_err(error)?))
         })
     }
 
@@ -153,7 +196,7 @@ impl Run {
             let mut s = take(&state)?;
             let figures = s.toy.figures().await;
             *state.borrow_mut() = Some(s);
-            Ok(to_js(&figures.map_err(|e| JsError::new(&e.0))?))
+            Ok(to_js(&figures.map_err(error)?))
         })
     }
 
@@ -165,5 +208,16 @@ impl Run {
     #[wasm_bindgen(getter)]
     pub fn steps_done(&self) -> f64 {
         self.state.borrow().as_ref().map_or(0.0, |s| s.toy.steps_done() as f64)
+    }
+}
+
+impl Drop for Run {
+    /// The run's tensors go back to the pool when the toy drops; the next run may want other
+    /// sizes, so the idle ones are released.
+    fn drop(&mut self) {
+        self.state.borrow_mut().take();
+        if let Device::Gpu(g) = &self.device {
+            g.trim();
+        }
     }
 }

@@ -64,7 +64,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::List => {
             for t in REGISTRY {
-                println!("{:<12} {}", t.id, t.claim);
+                println!("{:<12} {}", t.id(), t.about.claim);
             }
             Ok(())
         }
@@ -85,10 +85,10 @@ fn run(cli: Cli) -> Result<()> {
                 Backend::Cpu => Device::Cpu,
                 Backend::Gpu => Device::Gpu(pollster::block_on(Gpu::new()).map_err(Error::msg)?),
             };
-            let steps = steps.unwrap_or(entry.default_steps);
-            let mut toy = (entry.build)(&config, &device)?;
-            let names = toy.metric_names();
-            let eval_every = config.get("eval_every").and_then(|v| v.as_u64()).unwrap_or(100);
+            let steps = steps.unwrap_or(entry.about.default_steps);
+            let mut toy = pollster::block_on((entry.build)(config.clone(), device.clone()))?;
+            let names: Vec<&str> = toy.metrics().iter().map(|m| m.name.as_str()).collect();
+            let eval_every = toy.eval_every();
             let bar = std::io::stdout().is_terminal().then(|| indicatif::ProgressBar::new(steps));
             if !json {
                 println!("{:>8}  {}", "step", names.iter().map(|n| format!(" {n:>17}")).collect::<String>());
@@ -104,7 +104,7 @@ fn run(cli: Cli) -> Result<()> {
                 for row in &rows {
                     digest.update(row);
                     let line = if json {
-                        row_json(names, row)
+                        row_json(row)
                     } else {
                         format!("{:>8}  {}", row.step, row.values.iter().map(|v| format!(" {v:>17.5}")).collect::<String>())
                     };
@@ -128,7 +128,7 @@ fn run(cli: Cli) -> Result<()> {
                 let line = if json { serde_json::json!({ "figure": figure }).to_string() } else { format!("\n{}\n", figure.to_text()) };
                 writeln!(out, "{line}").map_err(|e| Error::msg(e.to_string()))?;
             }
-            let summary = serde_json::json!({ "digest": digest.hex(), "toy": entry.id, "backend": device.name(), "config": config, "steps": done });
+            let summary = serde_json::json!({ "digest": digest.hex(), "toy": entry.id(), "backend": device.name(), "config": config, "steps": done });
             if json {
                 writeln!(out, "{summary}").map_err(|e| Error::msg(e.to_string()))?;
             } else {

@@ -7,7 +7,7 @@
 //! training distribution), and the exact process verifier: can this prefix still be completed
 //! to a balanced string of the target length?
 
-use crate::constrained::Verifier;
+use crate::sample::constrained::Verifier;
 use crate::rng::Rng;
 
 pub const BOS: u32 = 0;

@@ -9,10 +9,12 @@
 
 use crate::rng::Rng;
 
-/// Input covariances: Σ = I, or a rotated Σ with eigenvalues spread over a factor of 10.
-pub const COVARIANCES: &[&str] = &["isotropic", "skewed"];
+crate::choice! {
+    /// Input covariances: Σ = I, or a rotated Σ with eigenvalues spread over a factor of 10.
+    pub enum Covariance { Isotropic = "isotropic", Skewed = "skewed" }
+}
 
-/// Ratio of the largest to the smallest eigenvalue of the "skewed" Σ.
+/// Ratio of the largest to the smallest eigenvalue of the skewed Σ.
 const SKEW: f64 = 10.0;
 
 /// A d×d matrix in f64, row-major.
@@ -29,11 +31,11 @@ pub struct Task {
 }
 
 impl Task {
-    /// `covariance` is one of `COVARIANCES`; a skewed Σ = U·diag(λ)·Uᵀ takes its rotation U
+    /// A skewed Σ = U·diag(λ)·Uᵀ takes its rotation U
     /// from the "covariance" stream and is scaled to tr Σ = d, so that E[y²] is as for Σ = I.
-    pub fn new(d: usize, noise: f64, covariance: &str, seed: u64) -> Task {
+    pub fn new(d: usize, noise: f64, covariance: Covariance, seed: u64) -> Task {
         let mut root = identity(d);
-        if covariance == "skewed" {
+        if covariance == Covariance::Skewed {
             let u = random_rotation(d, &mut Rng::stream(seed, "covariance"));
             let lambda: Vec<f64> = (0..d).map(|i| libm::pow(SKEW, -(i as f64) / (d.max(2) - 1) as f64)).collect();
             let scale = d as f64 / lambda.iter().sum::<f64>();
@@ -277,7 +279,7 @@ mod tests {
 
     #[test]
     fn least_squares_recovers_w_without_noise() {
-        let task = Task::new(4, 0.0, "skewed", 3);
+        let task = Task::new(4, 0.0, Covariance::Skewed, 3);
         let p = task.sample(&mut Rng::stream(1, "test"), 20, 9);
         // From k = d points on, the fit is exact: the query is predicted to float precision.
         for k in 4..9 {
@@ -289,7 +291,7 @@ mod tests {
 
     #[test]
     fn skewed_covariance_has_trace_d_and_the_right_samples() {
-        let task = Task::new(3, 0.0, "skewed", 5);
+        let task = Task::new(3, 0.0, Covariance::Skewed, 5);
         let tr: f64 = (0..3).map(|i| task.sigma[i * 3 + i]).sum();
         assert!((tr - 3.0).abs() < 1e-9, "tr Σ = {tr}");
         let p = task.sample(&mut Rng::stream(2, "test"), 4000, 5);
@@ -306,7 +308,7 @@ mod tests {
     fn learners_rank_as_theory_says() {
         // d = 5, σ = 0.5, k = 10: ridge (Bayes-optimal) ≤ least squares; best-η GD ≤ averaging;
         // every learner beats predicting zero.
-        let task = Task::new(5, 0.5, "isotropic", 0);
+        let task = Task::new(5, 0.5, Covariance::Isotropic, 0);
         let p = task.sample(&mut Rng::stream(0, "test"), 2000, 11);
         let eta = best_gd_step(&task.sample(&mut Rng::stream(0, "holdout"), 2000, 11), 10);
         let e = |l| mean_error(l, &task, &p, 10);
@@ -321,7 +323,7 @@ mod tests {
 
     #[test]
     fn preconditioned_gd_beats_plain_gd_on_skewed_inputs() {
-        let task = Task::new(5, 0.0, "skewed", 1);
+        let task = Task::new(5, 0.0, Covariance::Skewed, 1);
         let p = task.sample(&mut Rng::stream(0, "test"), 2000, 21);
         let eta = best_gd_step(&task.sample(&mut Rng::stream(0, "holdout"), 2000, 21), 20);
         let (gd, pgd) = (mean_error(Learner::Gd(eta), &task, &p, 20), mean_error(Learner::PreconditionedGd, &task, &p, 20));

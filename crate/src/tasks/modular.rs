@@ -5,9 +5,18 @@
 
 use crate::rng::Rng;
 
-/// The binary operations of the paper's Table 1 that are defined on every pair (or every pair
-/// with b ≠ 0, for division).
-pub const OPS: &[&str] = &["add", "sub", "mul", "div", "quad", "cube_sum"];
+crate::choice! {
+    /// The binary operations of the paper's Table 1 that are defined on every pair (or every
+    /// pair with b ≠ 0, for division).
+    pub enum Op {
+        Add = "add",
+        Sub = "sub",
+        Mul = "mul",
+        Div = "div",
+        Quad = "quad",
+        CubeSum = "cube_sum",
+    }
+}
 
 pub struct Split {
     /// (N·4) token ids, four per equation.
@@ -41,35 +50,34 @@ fn pow_mod(mut base: u64, mut exp: u64, p: u64) -> u64 {
 }
 
 /// How `op` is written between a and b in a figure's title.
-pub fn symbol(op: &str) -> &'static str {
+pub fn symbol(op: Op) -> &'static str {
     match op {
-        "add" => "+",
-        "sub" => "−",
-        "mul" => "·",
-        "div" => "÷",
-        "quad" => "∘ (a²+ab+b²)",
-        _ => "∘ (a³+b³)",
+        Op::Add => "+",
+        Op::Sub => "−",
+        Op::Mul => "·",
+        Op::Div => "÷",
+        Op::Quad => "∘ (a²+ab+b²)",
+        Op::CubeSum => "∘ (a³+b³)",
     }
 }
 
 /// a ∘ b mod p, or None where the operation is undefined (division by 0).
-pub fn apply(op: &str, a: u64, b: u64, p: u64) -> Option<u64> {
+pub fn apply(op: Op, a: u64, b: u64, p: u64) -> Option<u64> {
     Some(match op {
-        "add" => (a + b) % p,
-        "sub" => (a + p - b) % p,
-        "mul" => a * b % p,
+        Op::Add => (a + b) % p,
+        Op::Sub => (a + p - b) % p,
+        Op::Mul => a * b % p,
         // a / b = a · b^(p−2) by Fermat's little theorem (p prime).
-        "div" if b == 0 => return None,
-        "div" => a * pow_mod(b, p - 2, p) % p,
-        "quad" => (a * a + a * b + b * b) % p,
-        "cube_sum" => (a * a % p * a + b * b % p * b) % p,
-        _ => unreachable!("op validated against OPS"),
+        Op::Div if b == 0 => return None,
+        Op::Div => a * pow_mod(b, p - 2, p) % p,
+        Op::Quad => (a * a + a * b + b * b) % p,
+        Op::CubeSum => (a * a % p * a + b * b % p * b) % p,
     })
 }
 
 /// All equations of the table, shuffled by the "data" stream, split into (train, val) with
 /// round(train_fraction · N) training equations.
-pub fn split(p: u64, op: &str, train_fraction: f64, seed: u64) -> (Split, Split) {
+pub fn split(p: u64, op: Op, train_fraction: f64, seed: u64) -> (Split, Split) {
     let mut eqs: Vec<[u32; 5]> = Vec::new();
     for a in 0..p {
         for b in 0..p {
@@ -94,12 +102,12 @@ mod tests {
 
     #[test]
     fn tables_are_right() {
-        assert_eq!(apply("add", 5, 6, 7), Some(4));
-        assert_eq!(apply("sub", 2, 5, 7), Some(4));
-        assert_eq!(apply("div", 3, 5, 7), Some(2)); // 2·5 = 10 ≡ 3
-        assert_eq!(apply("div", 3, 0, 7), None);
-        assert_eq!(apply("quad", 1, 2, 7), Some(0)); // 1 + 2 + 4 = 7
-        let (tr, va) = split(7, "div", 0.5, 1);
+        assert_eq!(apply(Op::Add, 5, 6, 7), Some(4));
+        assert_eq!(apply(Op::Sub, 2, 5, 7), Some(4));
+        assert_eq!(apply(Op::Div, 3, 5, 7), Some(2)); // 2·5 = 10 ≡ 3
+        assert_eq!(apply(Op::Div, 3, 0, 7), None);
+        assert_eq!(apply(Op::Quad, 1, 2, 7), Some(0)); // 1 + 2 + 4 = 7
+        let (tr, va) = split(7, Op::Div, 0.5, 1);
         assert_eq!(tr.len() + va.len(), 42);
         assert_eq!(tr.len(), 21);
         assert_eq!(tr.tokens.len(), 4 * 21);

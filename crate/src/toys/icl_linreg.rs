@@ -1,10 +1,9 @@
 //! `icl-linreg` — in-context linear regression: what learning algorithm does a transformer run
-//! on the examples in its prompt? Garg et al. 2022, "What Can Transformers Learn In-Context?"
-//! (https://arxiv.org/abs/2208.01066); Akyürek et al. 2023, "What learning algorithm is
-//! in-context learning?" (https://arxiv.org/abs/2211.15661); Ahn et al. 2023, "Transformers
-//! learn to implement preconditioned gradient descent for in-context learning"
-//! (https://arxiv.org/abs/2306.00297); Mahankali et al. 2023, "One Step of Gradient Descent is
-//! Provably the Optimal In-Context Learner with One Layer of Linear Self-Attention".
+//! on the examples in its prompt? Garg et al. 2022, "What Can Transformers Learn In-Context?";
+//! Akyürek et al. 2023, "What learning algorithm is in-context learning?"; Ahn et al. 2023,
+//! "Transformers learn to implement preconditioned gradient descent for in-context learning";
+//! Mahankali et al. 2023, "One Step of Gradient Descent is Provably the Optimal In-Context
+//! Learner with One Layer of Linear Self-Attention".
 //!
 //! Claim: a transformer trained on prompts x_1, y_1, …, x_k, y_k, x_q of random linear functions
 //! predicts y_q about as well as least squares / ridge on those k examples (Garg Fig. 2,
@@ -20,98 +19,44 @@
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-use super::{EvalQueue, LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
-use crate::autograd::backward;
-use crate::error::{Error, Result};
+use super::schema::{Run, Shape};
+use super::{About, Experiment, Paper, Theme};
+use crate::error::Result;
 use crate::figures::{Figure, Heatmap, Lines, Series};
+use crate::learner::Learner;
 use crate::linear_self_attention::LinearSelfAttention;
-use crate::metrics::MetricRow;
-use crate::nn::{Param, Transformer, TransformerShape, mse};
-use crate::optim::AdamW;
+use crate::metrics::{Arm, Metrics, NONE, Quantity, Scale, TEST};
+use crate::nn::{Transformer, TransformerShape, mse};
 use crate::rng::Rng;
-use crate::tasks::linreg::{COVARIANCES, Learner, Prompts, Task, best_gd_step};
+use crate::tasks::linreg::{self, Covariance, Prompts, Task, best_gd_step};
 use crate::tensor::{Device, Index, Tensor, read_all};
 
-pub const PARAMS: &[ParamSpec] = &[
-    ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: Σ's rotation, init, prompts"),
-    ParamSpec::int("d", 1, 16, "dimension of x"),
-    ParamSpec::int("n", 2, 40, "in-context examples per prompt (the LSA's; the transformer sees 0…n)"),
-    ParamSpec::float("noise", 0.0, 2.0, "label noise σ in y = w·x + σε"),
-    ParamSpec::choice("covariance", COVARIANCES, "Σ of x: identity, or rotated with eigenvalues spread 10×"),
-    ParamSpec::int("layers", 1, 6, "transformer blocks"),
-    ParamSpec::int("d_model", 16, 256, "transformer width"),
-    ParamSpec::int("heads", 1, 8, "attention heads (must divide d_model)"),
-    ParamSpec::log_float("lr", 1e-5, 1e-1, "Adam learning rate of the transformer"),
-    ParamSpec::log_float("lsa_lr", 1e-5, 1e-1, "Adam learning rate of the linear self-attention"),
-    ParamSpec::int("batch_size", 8, 1024, "prompts per step for each arm"),
-    ParamSpec::int("curriculum", 0, 10000, "steps per added input dimension, from 1 to d (Garg et al.'s curriculum); 0: all d from the start"),
-    ParamSpec::int("eval_every", 1, 1000, "steps between metric rows"),
-];
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Config {
-    pub seed: u64,
-    pub d: usize,
-    pub n: usize,
-    pub noise: f64,
-    pub covariance: String,
-    pub layers: usize,
-    pub d_model: usize,
-    pub heads: usize,
-    pub lr: f64,
-    pub lsa_lr: f64,
-    pub batch_size: usize,
-    pub curriculum: u64,
-    pub eval_every: u64,
-}
-
-impl Default for Config {
-    /// Garg et al. use d = 20, 40 points, 12 layers of width 256 and 500k steps; these are
-    /// small enough to show the claim within a few minutes on one CPU core.
-    fn default() -> Config {
-        Config {
-            seed: 0,
-            d: 5,
-            n: 10,
-            noise: 0.25,
-            covariance: "isotropic".into(),
-            layers: 3,
-            d_model: 32,
-            heads: 2,
-            lr: 3e-3,
-            lsa_lr: 1e-2,
-            batch_size: 64,
-            curriculum: 150,
-            eval_every: 100,
-        }
+crate::config! {
+    pub struct Config {
+        group run: Run = Run { seed: 0, eval_every: 100 },
+        d: usize = 5, int(1, 16), "dimension of x",
+        n: usize = 10, int(2, 40), "in-context examples per prompt (the LSA's; the transformer sees 0…n)",
+        noise: f64 = 0.25, float(0.0, 2.0), "label noise σ in y = w·x + σε",
+        covariance: Covariance = Covariance::Isotropic, choice(), "Σ of x: identity, or rotated with eigenvalues spread 10×",
+        group shape: Shape = Shape { layers: 3, d_model: 32, heads: 2 },
+        lr: f64 = 3e-3, log(1e-5, 1e-1), "Adam learning rate of the transformer",
+        lsa_lr: f64 = 1e-2, log(1e-5, 1e-1), "Adam learning rate of the linear self-attention",
+        batch_size: usize = 64, int(8, 1024), "prompts per step for each arm",
+        curriculum: u64 = 150, int(0, 10000), "steps per added input dimension, from 1 to d (Garg et al.'s curriculum); 0: all d from the start",
     }
 }
 
-fn validate(config: &Map<String, Value>) -> Result<()> {
-    let c: Config = typed(config)?;
-    if c.d_model % c.heads != 0 {
-        return Err(Error::msg(format!("heads = {} must divide d_model = {}", c.heads, c.d_model)));
-    }
-    Ok(())
-}
+const TRANSFORMER: Arm = Arm::new("transformer", "transformer");
+const LSA: Arm = Arm::new("lsa", "linear self-attention");
+const LEAST_SQUARES: Arm = Arm::new("least_squares", "least squares");
+const RIDGE: Arm = Arm::new("ridge", "ridge (λ = σ²)");
+const GD: Arm = Arm::new("gd", "1-step GD (best η)");
+const PGD: Arm = Arm::new("pgd", "1-step preconditioned GD");
+const AVERAGING: Arm = Arm::new("averaging", "averaging");
+const ZERO: Arm = Arm::new("zero", "zero");
 
-pub const ENTRY: ToyEntry = ToyEntry {
-    id: "icl-linreg",
-    title: "In-context linear regression: least squares in a transformer, one GD step in linear attention",
-    claim: "a transformer's error against the number of prompt examples tracks least squares; one layer of linear attention learns one step of preconditioned GD",
-    paper: "What learning algorithm is in-context learning? (Akyürek et al., 2023); Transformers learn to implement preconditioned gradient descent for in-context learning (Ahn et al., 2023)",
-    paper_url: "https://arxiv.org/abs/2211.15661",
-    params: &[PARAMS],
-    default_steps: 3000,
-    defaults: || untyped(&Config::default()),
-    validate,
-    build: |config, device| Ok(Box::new(IclLinreg::new(typed(config)?, device)?)),
-};
-
-const METRICS: &[&str] = &["transformer/mse", "lsa/mse", "ridge/mse", "pgd/mse", "zero/mse", "lsa/gd_gap"];
+const MSE: Quantity = Quantity::new("mse", "squared error of y_q / d", "", Scale::Log);
+const GD_GAP: Quantity = Quantity::new("gd_gap", "squared distance to 1-step preconditioned GD, relative", "", Scale::Log);
 
 /// Prompts on which every learner is scored: fixed, from the "test" stream.
 const TEST_PROMPTS: usize = 512;
@@ -163,30 +108,12 @@ impl Batch {
     }
 }
 
-/// A model with its optimiser.
-struct Arm<M> {
-    model: M,
-    params: Vec<Param>,
-    opt: AdamW,
-}
-
-impl<M> Arm<M> {
-    fn new(model: M, params: Vec<Param>, lr: f64) -> Arm<M> {
-        let opt = AdamW::new(&params, lr as f32, 0.0, 0.999);
-        Arm { model, params, opt }
-    }
-    fn update(&mut self, loss: &Tensor) -> Result<()> {
-        let grads = backward(loss)?;
-        self.opt.step(&self.params, &grads)
-    }
-}
-
 pub struct IclLinreg {
     config: Config,
     device: Device,
     task: Task,
-    transformer: Arm<Transformer>,
-    lsa: Arm<LinearSelfAttention>,
+    transformer: Learner<Transformer>,
+    lsa: Learner<LinearSelfAttention>,
     train: Rng,
     lsa_train: Rng,
     test_prompts: Prompts,
@@ -194,41 +121,54 @@ pub struct IclLinreg {
     /// Rows of the last x position (the query after n examples) in the test sequences.
     test_last: Rc<Index>,
     /// Error curves against k of the classical learners on the test prompts.
-    curves: Vec<(&'static str, Vec<f64>)>,
+    curves: Vec<(Arm, Vec<f64>)>,
     /// 1-step preconditioned GD's predictions of the test queries, and their mean square.
     pgd_pred: Tensor,
     pgd_power: f64,
-    steps: u64,
 }
 
-impl IclLinreg {
-    pub fn new(config: Config, device: &Device) -> Result<IclLinreg> {
-        let (d, n) = (config.d, config.n);
-        let task = Task::new(d, config.noise, &config.covariance, config.seed);
-        let mut init = Rng::stream(config.seed, "init");
-        let shape = TransformerShape { vocab: d + 1, seq_len: 2 * (n + 1), d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: 1 };
-        let transformer = Transformer::for_vectors(device, &mut init, shape)?;
-        let params = transformer.params();
-        let lsa = LinearSelfAttention::new(device, &mut init, d, n)?;
-        let lsa_params = lsa.params();
+impl Experiment for IclLinreg {
+    type Config = Config;
+    const ABOUT: About = About {
+        id: "icl-linreg",
+        title: "In-context linear regression: least squares in a transformer, one GD step in linear attention",
+        claim: "a transformer's error against the number of prompt examples tracks least squares; one layer of linear attention learns one step of preconditioned GD",
+        theme: Theme::Attention,
+        papers: &[
+            Paper { title: "What Can Transformers Learn In-Context? A Case Study of Simple Function Classes", authors: "Garg, Tsipras, Liang & Valiant", year: 2022, url: "https://arxiv.org/abs/2208.01066" },
+            Paper { title: "What learning algorithm is in-context learning? Investigations with linear models", authors: "Akyürek, Schuurmans, Andreas, Ma & Zhou", year: 2023, url: "https://arxiv.org/abs/2211.15661" },
+            Paper { title: "Transformers learn to implement preconditioned gradient descent for in-context learning", authors: "Ahn, Cheng, Daneshmand & Sra", year: 2023, url: "https://arxiv.org/abs/2306.00297" },
+        ],
+        default_steps: 3000,
+    };
 
-        let test_prompts = task.sample(&mut Rng::stream(config.seed, "test"), TEST_PROMPTS, n + 1);
-        let eta: Vec<f64> = {
-            let holdout = task.sample(&mut Rng::stream(config.seed, "holdout"), HOLDOUT_PROMPTS, n + 1);
-            (0..=n).map(|k| best_gd_step(&holdout, k)).collect()
-        };
-        let curve = |l: Learner| l.error_curve(&task, &test_prompts);
+    fn validate(c: &Config) -> Result<()> {
+        c.shape.check()
+    }
+
+    fn build(config: Config, device: &Device) -> Result<IclLinreg> {
+        let (d, n, seed) = (config.d, config.n, config.run.seed);
+        let task = Task::new(d, config.noise, config.covariance, seed);
+        let mut init = Rng::stream(seed, "init");
+        let s = &config.shape;
+        let shape = TransformerShape { vocab: d + 1, seq_len: 2 * (n + 1), d_model: s.d_model, heads: s.heads, layers: s.layers, n_out: 1 };
+        let transformer = Learner::adamw(Transformer::for_vectors(device, &mut init, shape)?, config.lr, 0.0, 0.999);
+        let lsa = Learner::adamw(LinearSelfAttention::new(device, &mut init, d, n)?, config.lsa_lr, 0.0, 0.999);
+
+        let test_prompts = task.sample(&mut Rng::stream(seed, "test"), TEST_PROMPTS, n + 1);
+        let holdout = task.sample(&mut Rng::stream(seed, "holdout"), HOLDOUT_PROMPTS, n + 1);
+        let curve = |l: linreg::Learner| l.error_curve(&task, &test_prompts);
         // 1-step GD with the best η for each k: the curve of Gd(η_k) at k.
-        let gd: Vec<f64> = (0..=n).map(|k| Learner::Gd(eta[k]).error_curve(&task, &test_prompts)[k]).collect();
+        let gd = (0..=n).map(|k| linreg::Learner::Gd(best_gd_step(&holdout, k)).error_curve(&task, &test_prompts)[k]).collect();
         let curves = vec![
-            ("least squares", curve(Learner::LeastSquares)),
-            ("ridge (λ = σ²)", curve(Learner::Ridge)),
-            ("1-step GD (best η)", gd),
-            ("1-step preconditioned GD", curve(Learner::PreconditionedGd)),
-            ("averaging", curve(Learner::Averaging)),
-            ("zero", curve(Learner::Zero)),
+            (LEAST_SQUARES, curve(linreg::Learner::LeastSquares)),
+            (RIDGE, curve(linreg::Learner::Ridge)),
+            (GD, gd),
+            (PGD, curve(linreg::Learner::PreconditionedGd)),
+            (AVERAGING, curve(linreg::Learner::Averaging)),
+            (ZERO, curve(linreg::Learner::Zero)),
         ];
-        let pgd: Vec<f32> = (0..TEST_PROMPTS).map(|b| Learner::PreconditionedGd.predict(&task, &test_prompts, b, n) as f32).collect();
+        let pgd: Vec<f32> = (0..TEST_PROMPTS).map(|b| linreg::Learner::PreconditionedGd.predict(&task, &test_prompts, b, n) as f32).collect();
         let pgd_power = pgd.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / TEST_PROMPTS as f64;
         let seq = 2 * (n + 1);
         let last = (0..TEST_PROMPTS).map(|b| (b * seq + 2 * n) as u32).collect();
@@ -237,76 +177,51 @@ impl IclLinreg {
             test_last: Index::new(device, last, TEST_PROMPTS * seq)?,
             pgd_pred: Tensor::from_vec(device, &[TEST_PROMPTS, 1], pgd, false)?,
             pgd_power,
-            transformer: Arm::new(transformer, params, config.lr),
-            lsa: Arm::new(lsa, lsa_params, config.lsa_lr),
-            train: Rng::stream(config.seed, "train"),
-            lsa_train: Rng::stream(config.seed, "lsa_train"),
+            transformer,
+            lsa,
+            train: Rng::stream(seed, "train"),
+            lsa_train: Rng::stream(seed, "lsa_train"),
             device: device.clone(),
             task,
             test_prompts,
             curves,
             config,
-            steps: 0,
         })
     }
 
-    /// The transformer's predictions at the sequence positions `rows`: (N, 1).
-    fn transformer_at(&self, b: &Batch, rows: &Rc<Index>) -> Result<Tensor> {
-        let m = &self.transformer.model;
-        m.logits_at(&m.hidden_vectors(&b.sequence)?, rows)
-    }
-
-    fn train_step(&mut self) -> Result<()> {
+    async fn train_step(&mut self, step: u64) -> Result<()> {
         let c = &self.config;
         // One more input dimension every `curriculum` steps; all d at once when it is 0.
-        let active = self.steps.checked_div(c.curriculum).map_or(c.d, |s| c.d.min(1 + s as usize));
+        let active = step.checked_div(c.curriculum).map_or(c.d, |s| c.d.min(1 + s as usize));
         let batch = Batch::new(&self.device, &self.task.sample_in(&mut self.train, c.batch_size, c.n + 1, active))?;
         let loss = mse(&self.transformer_at(&batch, &batch.x_rows)?, &batch.ys)?;
         self.transformer.update(&loss)?;
         // The LSA's own prompts, always in all d dimensions: the curriculum is the transformer's.
         let batch = Batch::new(&self.device, &self.task.sample(&mut self.lsa_train, c.batch_size, c.n + 1))?;
         let loss = mse(&self.lsa.model.forward(&batch.context, &batch.query)?, &batch.y_query)?;
-        self.lsa.update(&loss)?;
-        self.device.flush();
-        self.steps += 1;
-        Ok(())
+        self.lsa.update(&loss)
     }
 
-    /// Device scalars: the transformer's and the LSA's squared error at the query k = n, and
-    /// the LSA's squared distance to 1-step preconditioned GD.
-    fn queue_eval(&self) -> Result<Vec<Tensor>> {
-        let t = &self.test;
+    /// Squared errors at the query k = n per dimension: the two arms', measured; ridge's, one-step
+    /// preconditioned GD's and the zero predictor's, computed at build; and the LSA's squared
+    /// distance to one-step preconditioned GD relative to that learner's mean square.
+    async fn eval(&mut self, m: &mut Metrics) -> Result<()> {
+        let (t, d) = (&self.test, self.config.d as f32);
         let at_n = self.transformer_at(t, &self.test_last)?;
         let lsa = self.lsa.model.forward(&t.context, &t.query)?;
-        let out = [mse(&at_n, &t.y_query)?, mse(&lsa, &t.y_query)?, mse(&lsa, &self.pgd_pred)?];
-        Ok(out.iter().map(|s| Tensor::from_shared(s, &[1])).collect())
-    }
-
-    async fn run(&mut self, n: u64) -> Result<Vec<MetricRow>> {
-        let mut queue = EvalQueue::default();
-        if self.steps == 0 {
-            queue.push(0, self.queue_eval()?);
+        m.derived(TRANSFORMER, TEST, MSE, &[mse(&at_n, &t.y_query)?], move |v| v[0][0] / d);
+        m.derived(LSA, TEST, MSE, &[mse(&lsa, &t.y_query)?], move |v| v[0][0] / d);
+        for arm in [RIDGE, PGD, ZERO] {
+            m.value(arm, TEST, MSE, self.curve(arm)[self.config.n] as f32);
         }
-        for _ in 0..n {
-            self.train_step()?;
-            if self.steps % self.config.eval_every == 0 {
-                queue.push(self.steps, self.queue_eval()?);
-            }
-        }
-        let (d, k) = (self.config.d as f32, self.config.n);
-        let at = |name: &str| self.curves.iter().find(|c| c.0 == name).map(|c| c.1[k] as f32).expect("named curve");
-        let constants = [at("ridge (λ = σ²)"), at("1-step preconditioned GD"), at("zero")];
         let power = self.pgd_power as f32;
-        let rows = queue.read(&self.device).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(step, v)| MetricRow { step, values: vec![v[0] / d, v[1] / d, constants[0], constants[1], constants[2], v[2] / power] })
-            .collect())
+        m.derived(LSA, NONE, GD_GAP, &[mse(&lsa, &self.pgd_pred)?], move |v| v[0][0] / power);
+        Ok(())
     }
 
     /// The error curves against k (the transformer's from one forward pass over the test
     /// prompts, the learners' computed at build) and the LSA's Γ beside the theory's Γ*.
-    async fn figures_now(&self) -> Result<Vec<Figure>> {
+    async fn figures(&mut self) -> Result<Vec<Figure>> {
         let preds = self.transformer_at(&self.test, &self.test.x_rows)?;
         let m = &self.lsa.model;
         let [preds, p, q]: [Vec<f32>; 3] = read_all(&[&preds, &m.p, &m.q]).await?.try_into().expect("three tensors");
@@ -314,8 +229,8 @@ impl IclLinreg {
         let transformer = (0..t.points)
             .map(|k| (0..t.batch).map(|b| (preds[b * t.points + k] as f64 - t.y(b, k) as f64).powi(2)).sum::<f64>() / (t.batch * t.d) as f64)
             .collect();
-        let mut series = vec![Series { name: "transformer".into(), y: transformer }];
-        series.extend(self.curves.iter().map(|(name, y)| Series { name: name.to_string(), y: y.clone() }));
+        let mut series = vec![Series::of(TRANSFORMER, transformer)];
+        series.extend(self.curves.iter().map(|(arm, y)| Series::of(*arm, y.clone())));
         let errors = Lines {
             id: "error_vs_k".into(),
             title: format!("Squared error / d against the number of in-context examples k (d = {})", t.d),
@@ -327,6 +242,18 @@ impl IclLinreg {
             series,
         };
         Ok(vec![Figure::Lines(errors), Figure::Heatmap(self.gamma_map(&p, &q))])
+    }
+}
+
+impl IclLinreg {
+    /// The transformer's predictions at the sequence positions `rows`: (N, 1).
+    fn transformer_at(&self, b: &Batch, rows: &Rc<Index>) -> Result<Tensor> {
+        let m = &self.transformer.model;
+        m.logits_at(&m.hidden_vectors(&b.sequence)?, rows)
+    }
+
+    fn curve(&self, arm: Arm) -> &[f64] {
+        &self.curves.iter().find(|c| c.0 == arm).expect("every classical learner has a curve").1
     }
 
     /// d × (2d+1): the LSA's Γ, a blank column, then Γ* for n examples, on one colour scale.
@@ -350,20 +277,5 @@ impl IclLinreg {
             row_labels: (0..d).map(idx).collect(),
             col_labels: (0..d).map(idx).chain([String::new()]).chain((0..d).map(idx)).collect(),
         }
-    }
-}
-
-impl Toy for IclLinreg {
-    fn metric_names(&self) -> &'static [&'static str] {
-        METRICS
-    }
-    fn steps_done(&self) -> u64 {
-        self.steps
-    }
-    fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>> {
-        Box::pin(self.run(n))
-    }
-    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>> {
-        Box::pin(self.figures_now())
     }
 }

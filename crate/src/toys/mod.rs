@@ -1,15 +1,18 @@
 //! The toys and the one interface that drives them. The CLI and the browser's worker both call
-//! `find(id)`, build a config from the defaults plus `key=value` overrides, `build` the toy on a
-//! device, and call `step(n)`; nothing else drives a toy. A new toy is one file and one row of
-//! `REGISTRY`.
+//! `find(id)`, make a config with `accept` (the defaults plus `key=value` changes), `build` the
+//! toy on a device, and call `step(n)`; nothing else drives a toy. A toy is one file holding an
+//! `Experiment` (harness.rs) and one row of `REGISTRY`.
+
+pub mod harness;
+pub mod schema;
 
 pub mod backtrack;
 pub mod flipflop;
 pub mod grokfast;
 pub mod grokking;
+pub mod modular;
 pub mod hedgehog;
 pub mod icl_linreg;
-pub mod params;
 pub mod sharpening;
 pub mod stablemax;
 
@@ -20,115 +23,106 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::figures::Figure;
-use crate::metrics::MetricRow;
-use crate::tensor::{Device, Tensor, read_all};
-pub use params::ParamSpec;
+use crate::metrics::{MetricInfo, MetricRow};
+use crate::tensor::Device;
+pub use harness::{About, Experiment, Paper, Theme};
+use schema::{Accepted, ParamSpec, Schema};
 
 /// A future that need not be `Send`: wgpu's browser types are not.
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// A toy being trained, as the CLI and the browser see it (implemented by `harness::Harness`).
 pub trait Toy {
-    /// Names of the values in each metric row, `split/what` (`train/loss`, `val/acc`).
-    fn metric_names(&self) -> &'static [&'static str];
+    /// The metrics of each row, in order: names, arms, labels, units, scales.
+    fn metrics(&self) -> &[MetricInfo];
+    /// Steps between metric rows.
+    fn eval_every(&self) -> u64;
     /// Training steps taken so far.
     fn steps_done(&self) -> u64;
     /// Advances `n` steps; returns the metric rows of the evaluation points passed, including
-    /// step 0 on the first call. Reads back from the GPU only for those rows, asynchronously.
+    /// step 0 on the first call. Reads back from the GPU once, asynchronously.
     fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>>;
-    /// The toy's figures at this point of training (`figures.rs`), computed on demand; they may
-    /// read back from the device. The page asks every few seconds, the CLI at the end of a run.
-    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
+    /// The toy's figures at this point of training (`figures.rs`), computed once per step count;
+    /// they may read back from the device. The page asks every few seconds, the CLI at the end.
+    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>>;
 }
 
 pub struct ToyEntry {
-    pub id: &'static str,
-    pub title: &'static str,
-    /// The claim in one line, for `papertoys list`.
-    pub claim: &'static str,
-    pub paper: &'static str,
-    pub paper_url: &'static str,
-    /// The config keys, in groups (a variant toy lists its base toy's table, then its own).
-    pub params: &'static [&'static [ParamSpec]],
-    /// Steps a run takes when none are asked for (enough to show the claim).
-    pub default_steps: u64,
+    pub about: About,
+    pub params: fn() -> Vec<ParamSpec>,
     /// The default config, every key present, as a JSON object.
     pub defaults: fn() -> Map<String, Value>,
-    /// Cross-field checks beyond each key's own range (e.g. heads divides d_model).
+    /// The typed config's cross-field rules.
     pub validate: fn(&Map<String, Value>) -> Result<()>,
-    pub build: fn(&Map<String, Value>, &Device) -> Result<Box<dyn Toy>>,
-}
-
-pub const REGISTRY: &[ToyEntry] =
-    &[grokking::ENTRY, grokfast::ENTRY, flipflop::ENTRY, icl_linreg::ENTRY, stablemax::ENTRY, backtrack::ENTRY, sharpening::ENTRY, hedgehog::ENTRY];
-
-/// The toy with this id, or an error listing the known ones.
-pub fn find(id: &str) -> Result<&'static ToyEntry> {
-    REGISTRY.iter().find(|t| t.id == id).ok_or_else(|| {
-        let ids: Vec<_> = REGISTRY.iter().map(|t| t.id).collect();
-        Error::msg(format!("unknown toy '{id}' (known: {})", ids.join(", ")))
-    })
+    pub build: fn(Map<String, Value>, Device) -> LocalFuture<'static, Result<Box<dyn Toy>>>,
 }
 
 impl ToyEntry {
-    /// Every config key of this toy, in order.
-    pub fn params(&self) -> impl Iterator<Item = &'static ParamSpec> + Clone {
-        self.params.iter().flat_map(|group| group.iter())
-    }
-
-    /// The defaults with `overrides` (key, text) applied, every value range-checked.
-    pub fn config_from_pairs(&self, overrides: &[(String, String)]) -> Result<Map<String, Value>> {
-        let mut config = (self.defaults)();
-        for (k, text) in overrides {
-            let v = params::find(self.params(), k)?.parse(text)?;
-            config.insert(k.clone(), v);
+    pub const fn of<E: Experiment>() -> ToyEntry {
+        ToyEntry {
+            about: E::ABOUT,
+            params: <E::Config as Schema>::params,
+            defaults: harness::defaults::<E>,
+            validate: harness::validate::<E>,
+            build: harness::build::<E>,
         }
-        (self.validate)(&config)?;
-        Ok(config)
     }
 
-    /// The defaults with the keys of a JSON object applied, every value checked.
-    pub fn config_from_json(&self, overrides: &Map<String, Value>) -> Result<Map<String, Value>> {
-        params::check_all(self.params(), overrides)?;
-        let mut config = (self.defaults)();
-        config.extend(overrides.clone());
-        (self.validate)(&config)?;
-        Ok(config)
-    }
-}
-
-/// Deserialises a checked config map into a toy's typed config.
-pub(crate) fn typed<T: serde::de::DeserializeOwned>(config: &Map<String, Value>) -> Result<T> {
-    serde_json::from_value(Value::Object(config.clone())).map_err(|e| Error::msg(format!("config: {e}")))
-}
-
-/// Serialises a toy's typed config (for `defaults`).
-pub(crate) fn untyped<T: serde::Serialize>(config: &T) -> Map<String, Value> {
-    match serde_json::to_value(config) {
-        Ok(Value::Object(m)) => m,
-        _ => unreachable!("configs are structs"),
-    }
-}
-
-/// Metrics queued on the device at evaluation points during `step(n)`, read back together at
-/// the end (one readback per call, asynchronously, as the browser requires).
-#[derive(Default)]
-pub(crate) struct EvalQueue(Vec<(u64, Vec<Tensor>)>);
-
-impl EvalQueue {
-    pub fn push(&mut self, step: u64, scalars: Vec<Tensor>) {
-        self.0.push((step, scalars));
+    pub fn id(&self) -> &'static str {
+        self.about.id
     }
 
-    /// (step, the queued scalars' values) per evaluation point, in order. With nothing queued it
-    /// still waits for the device to finish the steps, so that `step(n)` never returns early.
-    pub async fn read(self, device: &Device) -> Result<Vec<(u64, Vec<f32>)>> {
-        if let (true, Device::Gpu(g)) = (self.0.is_empty(), device) {
-            g.finish().await.map_err(crate::Error::msg)?;
+    /// `changes` applied to `base` (the defaults when None), each checked; see `schema::accept`.
+    pub fn accept(&self, base: Option<Map<String, Value>>, changes: &Map<String, Value>, snap: Option<(&str, i64)>) -> Accepted {
+        let base = base.filter(|b| self.check(b).is_ok()).unwrap_or_else(self.defaults);
+        schema::accept(&(self.params)(), self.validate, base, changes, snap)
+    }
+
+    /// The defaults with every change applied, or the first change's error.
+    pub fn config(&self, changes: &Map<String, Value>) -> Result<Map<String, Value>> {
+        let a = self.accept(None, changes, None);
+        match a.rejected.into_iter().next() {
+            Some(r) => Err(Error::msg(r.message)),
+            None => Ok(a.config),
         }
-        let all: Vec<&Tensor> = self.0.iter().flat_map(|(_, ts)| ts.iter()).collect();
-        let mut values = read_all(&all).await?.into_iter().map(|v| v[0]);
-        Ok(self.0.iter().map(|(step, ts)| (*step, values.by_ref().take(ts.len()).collect())).collect())
     }
+
+    /// The defaults with `key=value` pairs typed by a person applied (the CLI's `--set`).
+    pub fn config_from_pairs(&self, pairs: &[(String, String)]) -> Result<Map<String, Value>> {
+        self.config(&pairs.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
+    }
+
+    /// Whether `config` is a complete config of this toy that runs.
+    pub fn check(&self, config: &Map<String, Value>) -> Result<()> {
+        let params = (self.params)();
+        for p in &params {
+            match config.get(p.name) {
+                Some(v) => p.check(v)?,
+                None => return Err(Error::msg(format!("config: missing key '{}'", p.name))),
+            }
+        }
+        if let Some(k) = config.keys().find(|k| schema::find(&params, k).is_err()) {
+            return Err(schema::find(&params, k).unwrap_err());
+        }
+        (self.validate)(config)
+    }
+}
+
+pub const REGISTRY: &[ToyEntry] = &[
+    ToyEntry::of::<grokking::Grokking>(),
+    ToyEntry::of::<grokfast::Grokfast>(),
+    ToyEntry::of::<flipflop::FlipFlop>(),
+    ToyEntry::of::<icl_linreg::IclLinreg>(),
+    ToyEntry::of::<stablemax::StableMax>(),
+    ToyEntry::of::<backtrack::Backtrack>(),
+    ToyEntry::of::<sharpening::Sharpening>(),
+    ToyEntry::of::<hedgehog::Hedgehog>(),
+];
+
+/// The toy with this id, or an error listing the known ones.
+pub fn find(id: &str) -> Result<&'static ToyEntry> {
+    REGISTRY.iter().find(|t| t.id() == id).ok_or_else(|| {
+        let ids: Vec<_> = REGISTRY.iter().map(|t| t.id()).collect();
+        Error::msg(format!("unknown toy '{id}' (known: {})", ids.join(", ")))
+    })
 }

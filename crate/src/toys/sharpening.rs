@@ -17,113 +17,46 @@
 //! the mass on the correct answers before and after. See web/src/toys/sharpening.ts for what
 //! differs from the paper.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-use super::{LocalFuture, ParamSpec, Toy, ToyEntry, typed, untyped};
-use crate::autograd::backward;
+use super::schema::{Optim, Run, Shape};
+use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Lines, Series, Table, TableRow};
-use crate::metrics::MetricRow;
-use crate::nn::{Param, Transformer, TransformerShape};
-use crate::optim::AdamW;
+use crate::learner::Learner;
+use crate::metrics::{ACC, Arm, LOSS, Metrics, NONE, Quantity, Scale, TRAIN};
+use crate::nn::{Transformer, TransformerShape};
 use crate::rng::Rng;
 use crate::sample::{Completion, argmax, complete, draw, score, teacher_forced};
 use crate::tasks::noisy_answers::{BOS, NoisyAnswers};
 use crate::tensor::{Device, Tensor};
 
-pub const PARAMS: &[ParamSpec] = &[
-    ParamSpec::int("seed", 0, u32::MAX as i64, "seeds every random draw: answers, labels, init, sampling"),
-    ParamSpec::int("prompts", 4, 64, "prompts, each with its own correct answer"),
-    ParamSpec::int("answer_len", 2, 4, "symbols per answer"),
-    ParamSpec::int("alphabet", 2, 16, "symbols an answer is written in"),
-    ParamSpec::float("coverage", 0.02, 0.9, "share of the training labels that are the correct answer: the base model's mass on it"),
-    ParamSpec::int("layers", 1, 4, "transformer blocks"),
-    ParamSpec::int("d_model", 16, 128, "width of the residual stream"),
-    ParamSpec::int("heads", 1, 8, "attention heads (must divide d_model)"),
-    ParamSpec::log_float("lr", 1e-4, 3e-2, "AdamW learning rate, both phases"),
-    ParamSpec::int("batch_size", 4, 256, "prompts per step, with a noisy label each (phase 1) or a best-of-N answer each (phase 2)"),
-    ParamSpec::int("sharpen_at", 0, 20000, "step at which training on noisy labels stops and SFT on best-of-N answers starts"),
-    ParamSpec::int("n", 1, 64, "N: answers sampled per prompt in each sharpening step and in the best-of-N metric"),
-    ParamSpec::int("eval_every", 1, 1000, "steps between metric rows"),
-];
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Config {
-    pub seed: u64,
-    pub prompts: usize,
-    pub answer_len: usize,
-    pub alphabet: usize,
-    pub coverage: f64,
-    pub layers: usize,
-    pub d_model: usize,
-    pub heads: usize,
-    pub lr: f64,
-    pub batch_size: usize,
-    pub sharpen_at: u64,
-    pub n: usize,
-    pub eval_every: u64,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            seed: 0,
-            prompts: 32,
-            answer_len: 3,
-            alphabet: 8,
-            coverage: 0.3,
-            layers: 2,
-            d_model: 32,
-            heads: 2,
-            lr: 3e-3,
-            batch_size: 64,
-            sharpen_at: 600,
-            n: 8,
-            eval_every: 25,
-        }
+crate::config! {
+    pub struct Config {
+        group run: Run = Run { seed: 0, eval_every: 25 },
+        prompts: usize = 32, int(4, 64), "prompts, each with its own correct answer",
+        answer_len: usize = 3, int(2, 4), "symbols per answer",
+        alphabet: usize = 8, int(2, 16), "symbols an answer is written in",
+        coverage: f64 = 0.3, float(0.02, 0.9), "share of the training labels that are the correct answer: the base model's mass on it",
+        group shape: Shape = Shape { layers: 2, d_model: 32, heads: 2 },
+        group optim: Optim = Optim { lr: 3e-3, weight_decay: 0.0, batch_size: 64 },
+        sharpen_at: u64 = 600, int(0, 20000), "step at which training on noisy labels stops and SFT on best-of-N answers starts",
+        n: usize = 8, int(1, 64), "N: answers sampled per prompt in each sharpening step and in the best-of-N metric",
     }
 }
 
-fn validate(config: &Map<String, Value>) -> Result<()> {
-    let c: Config = typed(config)?;
-    if !NoisyAnswers::correct_is_modal(c.coverage, c.answer_len, c.alphabet) {
-        let d = NoisyAnswers::distractor_mass(c.coverage, c.answer_len, c.alphabet);
-        return Err(Error::msg(format!(
-            "coverage = {} is not above the mass of each wrong answer, (1 − coverage) / alphabet^(answer_len − 1) = {d:.3}: the correct answer would not be the likeliest, and no likelihood-based selection could find it; raise coverage, alphabet or answer_len",
-            c.coverage
-        )));
-    }
-    if c.d_model % c.heads != 0 {
-        return Err(Error::msg(format!("heads = {} must divide d_model = {}", c.heads, c.d_model)));
-    }
-    Ok(())
-}
-
-pub const ENTRY: ToyEntry = ToyEntry {
-    id: "sharpening",
-    title: "Self-improvement as sharpening: best-of-N by the model's own likelihood, then SFT on it",
-    claim: "choosing the likeliest of N samples raises accuracy with N; fine-tuning on those choices moves mass onto the correct answers, so one sample does what best-of-N did",
-    paper: "Self-Improvement in Language Models: The Sharpening Mechanism (Huang et al., 2024)",
-    paper_url: "https://arxiv.org/abs/2412.01951",
-    params: &[PARAMS],
-    default_steps: 900,
-    defaults: || untyped(&Config::default()),
-    validate,
-    build: |config, device| Ok(Box::new(Sharpening::new(typed(config)?, device)?)),
-};
-
+const MODEL: Arm = Arm::new("transformer", "transformer");
 /// `sample/acc` is exact, not estimated: π(correct answer | prompt), the chance that one sample
 /// is right, averaged over the prompts. `best_of_n/acc` and `sample/self_loglik` come from
 /// EVAL_GROUPS · n samples per prompt.
-const METRICS: &[&str] = &["train/loss", "sample/acc", "greedy/acc", "best_of_n/acc", "sample/self_loglik"];
+const SAMPLE: Arm = Arm::new("sample", "one sample");
+const GREEDY: Arm = Arm::new("greedy", "greedy");
+const BEST_OF_N: Arm = Arm::new("best_of_n", "best-of-N by self-likelihood");
+const SELF_LOGLIK: Quantity = Quantity::new("self_loglik", "mean log π(y|x) of the model's own samples", "nats", Scale::Linear);
 /// Disjoint groups of N samples per prompt behind the `best_of_n/acc` metric.
 const EVAL_GROUPS: usize = 4;
 /// The figure's N = 1, 2, 4, …, BON_MAX, from BON_MAX samples per prompt.
 const BON_MAX: usize = 64;
 
 /// What the figures show of one model state.
-#[derive(Clone)]
 struct Snapshot {
     step: u64,
     /// Best-of-N accuracy at N = 1, 2, 4, …, BON_MAX.
@@ -140,9 +73,7 @@ pub struct Sharpening {
     config: Config,
     task: NoisyAnswers,
     device: Device,
-    model: Transformer,
-    params: Vec<Param>,
-    opt: AdamW,
+    learner: Learner<Transformer>,
     data: Rng,
     sampling: Rng,
     eval: Rng,
@@ -150,62 +81,165 @@ pub struct Sharpening {
     steps: u64,
     /// The model as it was when sharpening began.
     base: Option<Snapshot>,
-    cached: Option<Vec<Figure>>,
 }
 
-impl Sharpening {
-    pub fn new(config: Config, device: &Device) -> Result<Sharpening> {
-        let task = NoisyAnswers::new(&mut Rng::stream(config.seed, "task"), config.prompts, config.answer_len, config.alphabet, config.coverage);
+impl Experiment for Sharpening {
+    type Config = Config;
+    const ABOUT: About = About {
+        id: "sharpening",
+        title: "Self-improvement as sharpening: best-of-N by the model's own likelihood, then SFT on it",
+        claim: "choosing the likeliest of N samples raises accuracy with N; fine-tuning on those choices moves mass onto the correct answers, so one sample does what best-of-N did",
+        theme: Theme::Inference,
+        papers: &[Paper {
+            title: "Self-Improvement in Language Models: The Sharpening Mechanism",
+            authors: "Huang, Block, Foster, Rohatgi, Zhang, Simchowitz, Ash & Krishnamurthy",
+            year: 2025,
+            url: "https://arxiv.org/abs/2412.01951",
+        }],
+        default_steps: 900,
+    };
+
+    fn validate(c: &Config) -> Result<()> {
+        if !NoisyAnswers::correct_is_modal(c.coverage, c.answer_len, c.alphabet) {
+            let d = NoisyAnswers::distractor_mass(c.coverage, c.answer_len, c.alphabet);
+            return Err(Error::msg(format!(
+                "coverage = {} is not above the mass of each wrong answer, (1 − coverage) / alphabet^(answer_len − 1) = {d:.3}: the correct answer would not be the likeliest, and no likelihood-based selection could find it; raise coverage, alphabet or answer_len",
+                c.coverage
+            )));
+        }
+        c.shape.check()
+    }
+
+    fn build(config: Config, device: &Device) -> Result<Sharpening> {
+        let (seed, s) = (config.run.seed, &config.shape);
+        let task = NoisyAnswers::new(&mut Rng::stream(seed, "task"), config.prompts, config.answer_len, config.alphabet, config.coverage);
         let vocab = task.vocab();
-        let shape =
-            TransformerShape { vocab, seq_len: 1 + config.answer_len, d_model: config.d_model, heads: config.heads, layers: config.layers, n_out: vocab };
-        let model = Transformer::new(device, &mut Rng::stream(config.seed, "init"), shape)?;
-        let params = model.params();
-        let opt = AdamW::new(&params, config.lr as f32, 0.0, 0.99);
+        let shape = TransformerShape { vocab, seq_len: 1 + config.answer_len, d_model: s.d_model, heads: s.heads, layers: s.layers, n_out: vocab };
+        let model = Transformer::new(device, &mut Rng::stream(seed, "init"), shape)?;
+        let learner = Learner::adamw(model, config.optim.lr, config.optim.weight_decay, 0.99);
         Ok(Sharpening {
-            data: Rng::stream(config.seed, "data"),
-            sampling: Rng::stream(config.seed, "sampling"),
-            eval: Rng::stream(config.seed, "eval"),
+            data: Rng::stream(seed, "data"),
+            sampling: Rng::stream(seed, "sampling"),
+            eval: Rng::stream(seed, "eval"),
             config,
             task,
             device: device.clone(),
-            model,
-            params,
-            opt,
+            learner,
             last_loss: None,
             steps: 0,
             base: None,
-            cached: None,
         })
+    }
+
+    /// A noisy label per drawn prompt before `sharpen_at`, the likeliest of n own samples per
+    /// drawn prompt from then on (SFT-sharpening); one AdamW step on them.
+    async fn train_step(&mut self, step: u64) -> Result<()> {
+        let c = &self.config;
+        if step == c.sharpen_at && self.base.is_none() {
+            self.base = Some(self.snapshot().await?);
+        }
+        let ids: Vec<usize> = (0..c.optim.batch_size).map(|_| self.data.below(c.prompts as u32) as usize).collect();
+        let answers: Vec<Vec<u32>> = if step < c.sharpen_at {
+            ids.iter().map(|&i| self.task.label(&mut self.data, i)).collect()
+        } else {
+            let samples = sample(&self.learner.model, &self.device, &self.task, &ids, c.n, &mut self.sampling).await?;
+            samples.chunks(c.n).map(|g| best(g).tokens.clone()).collect()
+        };
+        let loss = teacher_forced(&self.learner.model, &self.device, BOS, &self.prompts(&ids), &answers)?.loss;
+        self.learner.update(&loss)?;
+        self.last_loss = Some(Tensor::from_shared(&loss, &[1]));
+        self.steps = step + 1;
+        Ok(())
+    }
+
+    /// The loss is that of the last step's batch; at step 0, of noisy labels from a stream of
+    /// their own. The rest samples from the model, from the "eval" stream.
+    async fn eval(&mut self, m: &mut Metrics) -> Result<()> {
+        let c = &self.config;
+        let loss = match &self.last_loss {
+            Some(l) => l.clone(),
+            None => {
+                let mut r = Rng::stream(c.run.seed, "first batch");
+                let ids: Vec<usize> = (0..c.optim.batch_size).map(|_| r.below(c.prompts as u32) as usize).collect();
+                let labels: Vec<Vec<u32>> = ids.iter().map(|&i| self.task.label(&mut r, i)).collect();
+                teacher_forced(&self.learner.model, &self.device, BOS, &self.prompts(&ids), &labels)?.loss
+            }
+        };
+        m.scalar(MODEL, TRAIN, LOSS, &loss);
+        m.value(SAMPLE, NONE, ACC, mean(&self.correct_mass().await?) as f32);
+        m.value(GREEDY, NONE, ACC, self.accuracy(&self.greedy_answers().await?) as f32);
+        let (n, k) = (c.n, c.n * EVAL_GROUPS);
+        let samples = sample(&self.learner.model, &self.device, &self.task, &self.all(), k, &mut self.eval).await?;
+        m.value(BEST_OF_N, NONE, ACC, self.best_of(&samples, k, n) as f32);
+        m.value(SAMPLE, NONE, SELF_LOGLIK, mean_logp(&samples) as f32);
+        Ok(())
+    }
+
+    async fn figures(&mut self) -> Result<Vec<Figure>> {
+        let now = self.snapshot().await?;
+        let at = self.config.sharpen_at;
+        let label = |s: &Snapshot| match s.step.cmp(&at) {
+            std::cmp::Ordering::Less => format!("pre-training (step {})", s.step),
+            std::cmp::Ordering::Equal => format!("base model (step {})", s.step),
+            std::cmp::Ordering::Greater => format!("after SFT-sharpening (step {})", s.step),
+        };
+        let shown: Vec<&Snapshot> = self.base.iter().filter(|b| b.step != now.step).chain([&now]).collect();
+        let q = self.config.coverage;
+        let mut bon: Vec<Series> = shown.iter().map(|s| Series::new(label(s), s.bon.clone())).collect();
+        bon.push(Series::new(format!("ideal base: 1 − (1 − {q})^N"), ns().iter().map(|&n| 1.0 - libm::pow(1.0 - q, n as f64)).collect()));
+        let mass = shown.iter().map(|s| Series::new(label(s), sorted_desc(&s.mass))).collect();
+        let at_n = ns().iter().position(|&n| n >= self.config.n).unwrap_or(0);
+        let summary: Vec<(String, Vec<f64>)> = vec![
+            ("mass on the correct answer = accuracy of one sample (N = 1)".into(), shown.iter().map(|s| mean(&s.mass)).collect()),
+            ("greedy accuracy".into(), shown.iter().map(|s| self.accuracy(&s.greedy)).collect()),
+            (format!("best-of-{} accuracy by self-likelihood", ns()[at_n]), shown.iter().map(|s| s.bon[at_n]).collect()),
+            (format!("best-of-{BON_MAX} accuracy by self-likelihood"), shown.iter().map(|s| *s.bon.last().expect("N = 1 at least")).collect()),
+            ("mean log π(y|x) of a sample (nats)".into(), shown.iter().map(|s| s.loglik).collect()),
+        ];
+        let columns = std::iter::once(String::new()).chain(shown.iter().map(|s| label(s))).collect();
+        let rows = summary.iter().map(|(name, v)| TableRow::new(std::iter::once(name.clone()).chain(v.iter().map(|x| format!("{x:.3}"))).collect())).collect();
+        let lines = |id: &str, title: &str, x_label: &str, y_label: &str, log_x, x, series| Lines {
+            id: id.into(),
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            log_x,
+            log_y: false,
+            x,
+            series,
+        };
+        Ok(vec![
+            Figure::Lines(lines(
+                "bon_vs_n",
+                "Accuracy of best-of-N, choosing by the model's own likelihood log π(y|x)",
+                "N (samples per prompt)",
+                "accuracy",
+                true,
+                ns().iter().map(|&n| n as f64).collect(),
+                bon,
+            )),
+            Figure::Lines(lines(
+                "mass",
+                "Mass π(correct answer) per prompt, largest first",
+                "prompt (by rank)",
+                "π(correct answer | prompt)",
+                false,
+                (1..=self.config.prompts).map(|r| r as f64).collect(),
+                mass,
+            )),
+            Figure::Table(Table { id: "summary".into(), title: "Before and after sharpening (all prompts)".into(), columns, rows }),
+            Figure::Table(self.per_prompt(&shown, label)),
+        ])
+    }
+}
+
+impl Sharpening {
+    fn all(&self) -> Vec<usize> {
+        (0..self.config.prompts).collect()
     }
 
     fn prompts(&self, ids: &[usize]) -> Vec<Vec<u32>> {
         ids.iter().map(|&i| self.task.prompt(i)).collect()
-    }
-
-    /// One AdamW step of next-token loss on `answers` to the prompts `ids`; keeps the loss.
-    fn train_on(&mut self, ids: &[usize], answers: &[Vec<u32>]) -> Result<()> {
-        let loss = teacher_forced(&self.model, &self.device, BOS, &self.prompts(ids), answers)?.loss;
-        let grads = backward(&loss)?;
-        self.opt.step(&self.params, &grads)?;
-        self.device.flush();
-        self.last_loss = Some(loss);
-        Ok(())
-    }
-
-    /// One step: a noisy label per drawn prompt before `sharpen_at`, the likeliest of n own
-    /// samples per drawn prompt from then on (SFT-sharpening).
-    async fn train_step(&mut self) -> Result<()> {
-        let ids: Vec<usize> = (0..self.config.batch_size).map(|_| self.data.below(self.config.prompts as u32) as usize).collect();
-        let answers: Vec<Vec<u32>> = if self.steps < self.config.sharpen_at {
-            ids.iter().map(|&i| self.task.label(&mut self.data, i)).collect()
-        } else {
-            let samples = sample(&self.model, &self.device, &self.task, &ids, self.config.n, &mut self.sampling).await?;
-            samples.chunks(self.config.n).map(|g| best(g).tokens.clone()).collect()
-        };
-        self.train_on(&ids, &answers)?;
-        self.steps += 1;
-        Ok(())
     }
 
     /// Best-of-`n` accuracy over disjoint groups of `n` of `samples` (k per prompt, in order).
@@ -219,14 +253,13 @@ impl Sharpening {
 
     /// π(correct answer | prompt), per prompt: exactly the chance that one sample is right.
     async fn correct_mass(&self) -> Result<Vec<f64>> {
-        let all: Vec<usize> = (0..self.config.prompts).collect();
+        let all = self.all();
         let truths: Vec<Vec<u32>> = all.iter().map(|&i| self.task.truth(i).to_vec()).collect();
-        Ok(score(&self.model, &self.device, BOS, &self.prompts(&all), &truths).await?.into_iter().map(libm::exp).collect())
+        Ok(score(&self.learner.model, &self.device, BOS, &self.prompts(&all), &truths).await?.into_iter().map(libm::exp).collect())
     }
 
     async fn greedy_answers(&self) -> Result<Vec<Vec<u32>>> {
-        let all: Vec<usize> = (0..self.config.prompts).collect();
-        let out = complete(&self.model, &self.device, BOS, &self.prompts(&all), self.config.answer_len, argmax).await?;
+        let out = complete(&self.learner.model, &self.device, BOS, &self.prompts(&self.all()), self.config.answer_len, argmax).await?;
         Ok(out.into_iter().map(|c| c.tokens).collect())
     }
 
@@ -234,32 +267,11 @@ impl Sharpening {
         answers.iter().enumerate().filter(|(i, a)| a[..] == *self.task.truth(*i)).count() as f64 / answers.len() as f64
     }
 
-    /// The metric row now, in the order of METRICS. The loss is that of the last step's batch;
-    /// at step 0, of noisy labels from a stream of their own.
-    async fn evaluate(&mut self) -> Result<MetricRow> {
-        let loss = match &self.last_loss {
-            Some(l) => l.to_vec().await?[0],
-            None => {
-                let mut r = Rng::stream(self.config.seed, "first batch");
-                let ids: Vec<usize> = (0..self.config.batch_size).map(|_| r.below(self.config.prompts as u32) as usize).collect();
-                let labels: Vec<Vec<u32>> = ids.iter().map(|&i| self.task.label(&mut r, i)).collect();
-                teacher_forced(&self.model, &self.device, BOS, &self.prompts(&ids), &labels)?.loss.to_vec().await?[0]
-            }
-        };
-        let mass = self.correct_mass().await?;
-        let greedy = self.accuracy(&self.greedy_answers().await?);
-        let (n, k) = (self.config.n, self.config.n * EVAL_GROUPS);
-        let all: Vec<usize> = (0..self.config.prompts).collect();
-        let samples = sample(&self.model, &self.device, &self.task, &all, k, &mut self.eval).await?;
-        let values = [loss as f64, mean(&mass), greedy, self.best_of(&samples, k, n), mean_logp(&samples)];
-        Ok(MetricRow { step: self.steps, values: values.iter().map(|&v| v as f32).collect() })
-    }
-
     /// Best-of-N accuracy against N, the mass per prompt and the greedy answers, sampled from a
     /// stream of its own: figures are asked for at any time and must not move the run's streams.
     async fn snapshot(&self) -> Result<Snapshot> {
-        let all: Vec<usize> = (0..self.config.prompts).collect();
-        let samples = sample(&self.model, &self.device, &self.task, &all, BON_MAX, &mut Rng::stream(self.config.seed, "figures")).await?;
+        let mut rng = Rng::stream(self.config.run.seed, "figures");
+        let samples = sample(&self.learner.model, &self.device, &self.task, &self.all(), BON_MAX, &mut rng).await?;
         Ok(Snapshot {
             step: self.steps,
             bon: ns().iter().map(|&n| self.best_of(&samples, BON_MAX, n)).collect(),
@@ -269,84 +281,10 @@ impl Sharpening {
         })
     }
 
-    async fn run(&mut self, n: u64) -> Result<Vec<MetricRow>> {
-        self.cached = None;
-        let mut rows = vec![];
-        if self.steps == 0 {
-            rows.push(self.evaluate().await?);
-        }
-        for _ in 0..n {
-            if self.steps == self.config.sharpen_at && self.base.is_none() {
-                self.base = Some(self.snapshot().await?);
-            }
-            self.train_step().await?;
-            if self.steps % self.config.eval_every == 0 {
-                rows.push(self.evaluate().await?);
-            }
-        }
-        Ok(rows)
-    }
-
-    async fn compute_figures(&self) -> Result<Vec<Figure>> {
-        let now = self.snapshot().await?;
-        let label = |s: &Snapshot| match s.step.cmp(&self.config.sharpen_at) {
-            std::cmp::Ordering::Less => format!("pre-training (step {})", s.step),
-            std::cmp::Ordering::Equal => format!("base model (step {})", s.step),
-            std::cmp::Ordering::Greater => format!("after SFT-sharpening (step {})", s.step),
-        };
-        let shown: Vec<&Snapshot> = self.base.iter().filter(|b| b.step != now.step).chain([&now]).collect();
-        let q = self.config.coverage;
-        let mut bon: Vec<Series> = shown.iter().map(|s| Series { name: label(s), y: s.bon.clone() }).collect();
-        bon.push(Series { name: format!("ideal base: 1 − (1 − {q})^N"), y: ns().iter().map(|&n| 1.0 - libm::pow(1.0 - q, n as f64)).collect() });
-        let sorted = |m: &[f64]| {
-            let mut m = m.to_vec();
-            m.sort_by(|a, b| b.total_cmp(a));
-            m
-        };
-        let mass = shown.iter().map(|s| Series { name: label(s), y: sorted(&s.mass) }).collect();
-        let at_n = ns().iter().position(|&n| n >= self.config.n).unwrap_or(0);
-        let rows: Vec<(String, Vec<f64>)> = vec![
-            ("mass on the correct answer = accuracy of one sample (N = 1)".into(), shown.iter().map(|s| mean(&s.mass)).collect()),
-            ("greedy accuracy".into(), shown.iter().map(|s| self.accuracy(&s.greedy)).collect()),
-            (format!("best-of-{} accuracy by self-likelihood", ns()[at_n]), shown.iter().map(|s| s.bon[at_n]).collect()),
-            (format!("best-of-{BON_MAX} accuracy by self-likelihood"), shown.iter().map(|s| *s.bon.last().expect("N = 1 at least")).collect()),
-            ("mean log π(y|x) of a sample (nats)".into(), shown.iter().map(|s| s.loglik).collect()),
-        ];
-        let columns = std::iter::once("".to_string()).chain(shown.iter().map(|s| label(s))).collect();
-        let rows = rows
-            .iter()
-            .map(|(name, v)| TableRow { cells: std::iter::once(name.clone()).chain(v.iter().map(|x| format!("{x:.3}"))).collect(), detail: None })
-            .collect();
-        Ok(vec![
-            Figure::Lines(Lines {
-                id: "bon_vs_n".into(),
-                title: "Accuracy of best-of-N, choosing by the model's own likelihood log π(y|x)".into(),
-                x_label: "N (samples per prompt)".into(),
-                y_label: "accuracy".into(),
-                log_x: true,
-                log_y: false,
-                x: ns().iter().map(|&n| n as f64).collect(),
-                series: bon,
-            }),
-            Figure::Lines(Lines {
-                id: "mass".into(),
-                title: "Mass π(correct answer) per prompt, largest first".into(),
-                x_label: "prompt (by rank)".into(),
-                y_label: "π(correct answer | prompt)".into(),
-                log_x: false,
-                log_y: false,
-                x: (1..=self.config.prompts).map(|r| r as f64).collect(),
-                series: mass,
-            }),
-            Figure::Table(Table { id: "summary".into(), title: "Before and after sharpening (all prompts)".into(), columns, rows }),
-            Figure::Table(self.per_prompt(&shown, label)),
-        ])
-    }
-
     /// Each prompt's correct answer, mass on it and greedy answer per snapshot; the prompts the
     /// first snapshot covers least come first (where sharpening can lock onto a wrong answer).
     fn per_prompt(&self, shown: &[&Snapshot], label: impl Fn(&Snapshot) -> String) -> Table {
-        let mut order: Vec<usize> = (0..self.config.prompts).collect();
+        let mut order = self.all();
         order.sort_by(|&a, &b| shown[0].mass[a].total_cmp(&shown[0].mass[b]));
         let rows = order
             .iter()
@@ -355,7 +293,7 @@ impl Sharpening {
                 for s in shown {
                     cells.extend([format!("{:.3}", s.mass[i]), self.task.text(&s.greedy[i])]);
                 }
-                TableRow { cells, detail: None }
+                TableRow::new(cells)
             })
             .collect();
         let mut columns = vec!["prompt".to_string(), "correct answer".to_string()];
@@ -386,27 +324,12 @@ fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 
-fn mean_logp(samples: &[Completion]) -> f64 {
-    samples.iter().map(|c| c.logp).sum::<f64>() / samples.len() as f64
+fn sorted_desc(xs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| b.total_cmp(a));
+    v
 }
 
-impl Toy for Sharpening {
-    fn metric_names(&self) -> &'static [&'static str] {
-        METRICS
-    }
-    fn steps_done(&self) -> u64 {
-        self.steps
-    }
-    fn step(&mut self, n: u64) -> LocalFuture<'_, Result<Vec<MetricRow>>> {
-        Box::pin(self.run(n))
-    }
-    /// Sampling 64 answers per prompt is the expensive part: computed once per model state.
-    fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>> {
-        Box::pin(async {
-            if self.cached.is_none() {
-                self.cached = Some(self.compute_figures().await?);
-            }
-            Ok(self.cached.clone().expect("just computed"))
-        })
-    }
+fn mean_logp(samples: &[Completion]) -> f64 {
+    samples.iter().map(|c| c.logp).sum::<f64>() / samples.len() as f64
 }

@@ -10,6 +10,9 @@
 //! completion with its log-likelihood; `score` gives log π(y|x) of given completions with one
 //! teacher-forced pass (the self-reward of Huang et al. 2024, "The Sharpening Mechanism").
 
+pub mod compare;
+pub mod constrained;
+
 use crate::error::Result;
 use crate::nn::Transformer;
 use crate::rng::Rng;

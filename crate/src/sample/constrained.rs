@@ -19,7 +19,7 @@
 use crate::error::Result;
 use crate::nn::Transformer;
 use crate::rng::Rng;
-use crate::sample::{argmax, draw, next_logprobs};
+use super::{argmax, draw, next_logprobs};
 use crate::tensor::Device;
 
 /// What the sampler may ask about the constraint.

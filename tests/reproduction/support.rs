@@ -1,0 +1,90 @@
+//! What the reproduction, smoke and training tests share: building a toy through the registry
+//! exactly as the CLI and the page do, and reading its rows and figures by name.
+
+use papertoys::Device;
+use papertoys::backend::gpu::Gpu;
+use papertoys::figures::{Figure, Lines, Table};
+use papertoys::metrics::{Digest, MetricRow};
+use papertoys::toys::{self, Toy};
+
+/// The GPU device for the GPU tests; fails, never skips, when there is no adapter: a missing
+/// driver must not pass as green.
+pub fn gpu() -> Device {
+    Device::Gpu(pollster::block_on(Gpu::new()).unwrap_or_else(|e| panic!("no GPU adapter for the GPU tests: {e}")))
+}
+
+/// `toy` with its defaults changed by `set` (as `--set key=value` would), on `device`.
+pub fn build_on(device: &Device, toy: &str, set: &[(&str, &str)]) -> Box<dyn Toy> {
+    let entry = toys::find(toy).unwrap();
+    let pairs: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = entry.config_from_pairs(&pairs).unwrap_or_else(|e| panic!("{toy} {set:?}: {e}"));
+    pollster::block_on((entry.build)(config, device.clone())).unwrap_or_else(|e| panic!("{toy} {set:?}: {e}"))
+}
+
+pub fn build(toy: &str, set: &[(&str, &str)]) -> Box<dyn Toy> {
+    build_on(&Device::Cpu, toy, set)
+}
+
+pub fn step(toy: &mut Box<dyn Toy>, n: u64) -> Rows {
+    Rows(pollster::block_on(toy.step(n)).unwrap())
+}
+
+pub fn figures(toy: &mut Box<dyn Toy>) -> Vec<Figure> {
+    pollster::block_on(toy.figures()).unwrap()
+}
+
+/// `steps` steps of `toy` on the CPU: its rows.
+pub fn run(toy: &str, set: &[(&str, &str)], steps: u64) -> Rows {
+    step(&mut build(toy, set), steps)
+}
+
+/// A run's metric rows, read by name.
+pub struct Rows(pub Vec<MetricRow>);
+
+impl Rows {
+    /// Every row's value of `name`.
+    pub fn series(&self, name: &str) -> Vec<f32> {
+        self.0.iter().map(|r| r.get(name).unwrap_or_else(|| panic!("no metric {name} in {:?}", r.names))).collect()
+    }
+    pub fn last(&self, name: &str) -> f32 {
+        *self.series(name).last().expect("at least one row")
+    }
+    pub fn at(&self, step: u64, name: &str) -> f32 {
+        self.0.iter().find(|r| r.step == step).unwrap_or_else(|| panic!("no row at step {step}")).get(name).unwrap()
+    }
+    pub fn max(&self, name: &str) -> f32 {
+        self.series(name).into_iter().fold(f32::NEG_INFINITY, f32::max)
+    }
+    /// The first evaluated step at which `name` reaches `level`.
+    pub fn first_at(&self, name: &str, level: f32) -> Option<u64> {
+        self.0.iter().find(|r| r.get(name).is_some_and(|v| v >= level)).map(|r| r.step)
+    }
+    pub fn digest(&self) -> String {
+        let mut d = Digest::default();
+        self.0.iter().for_each(|r| d.update(r));
+        d.hex()
+    }
+    /// The rows as a table of the metrics `names`, for assertion messages.
+    pub fn show(&self, names: &[&str]) -> String {
+        let head = format!("{:>6}  {}", "step", names.join("  "));
+        let lines = self.0.iter().map(|r| format!("{:>6}  {}", r.step, names.iter().map(|n| format!("{:.4}", r.get(n).unwrap_or(f32::NAN))).collect::<Vec<_>>().join("  ")));
+        std::iter::once(head).chain(lines).collect::<Vec<_>>().join("\n")
+    }
+}
+
+pub fn lines<'a>(figs: &'a [Figure], id: &str) -> &'a Lines {
+    figs.iter().find_map(|f| if let Figure::Lines(l) = f { (l.id == id).then_some(l) } else { None }).unwrap_or_else(|| panic!("no Lines figure '{id}'"))
+}
+
+pub fn table<'a>(figs: &'a [Figure], id: &str) -> &'a Table {
+    figs.iter().find_map(|f| if let Figure::Table(t) = f { (t.id == id).then_some(t) } else { None }).unwrap_or_else(|| panic!("no Table figure '{id}'"))
+}
+
+/// The series of `l` whose name starts with `prefix`.
+pub fn series<'a>(l: &'a Lines, prefix: &str) -> &'a [f64] {
+    &l.series.iter().find(|s| s.name.starts_with(prefix)).unwrap_or_else(|| panic!("no series '{prefix}' in '{}'", l.id)).y
+}
+
+pub fn text(figs: &[Figure]) -> String {
+    figs.iter().map(Figure::to_text).collect::<Vec<_>>().join("\n\n")
+}
