@@ -18,6 +18,8 @@ pub mod sample;
 pub mod tasks;
 pub mod tensor;
 pub mod toys;
+#[cfg(feature = "cli")]
+pub mod typescript;
 
 pub use error::{Error, Result};
 pub use tensor::{Device, Tensor};

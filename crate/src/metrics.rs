@@ -108,7 +108,10 @@ impl MetricInfo {
 enum Pending {
     Host(f32),
     /// `f` of the read-back values of `tensors` (detached copies, so graphs are freed now).
-    Device { tensors: Vec<Tensor>, f: Box<dyn FnOnce(&[Vec<f32>]) -> f32> },
+    Device {
+        tensors: Vec<Tensor>,
+        f: Box<dyn FnOnce(&[Vec<f32>]) -> f32>,
+    },
 }
 
 /// The metrics of one evaluation point, recorded by name.
@@ -179,10 +182,14 @@ impl EvalQueue {
     /// The rows queued so far, in order, read back in one go.
     pub async fn read(&mut self) -> Result<Vec<MetricRow>> {
         let points = std::mem::take(&mut self.points);
-        let tensors: Vec<&Tensor> = points.iter().flat_map(|(_, vs)| vs.iter()).flat_map(|v| match v {
-            Pending::Host(_) => [].iter(),
-            Pending::Device { tensors, .. } => tensors.iter(),
-        }).collect();
+        let tensors: Vec<&Tensor> = points
+            .iter()
+            .flat_map(|(_, vs)| vs.iter())
+            .flat_map(|v| match v {
+                Pending::Host(_) => [].iter(),
+                Pending::Device { tensors, .. } => tensors.iter(),
+            })
+            .collect();
         let mut values = read_all(&tensors).await?.into_iter();
         let mut rows = Vec::with_capacity(points.len());
         for (step, pending) in points {
@@ -201,6 +208,7 @@ impl EvalQueue {
 
 /// The values of one evaluation point, in the order of the toy's `MetricInfo`s.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 pub struct MetricRow {
     pub step: u64,
     pub values: Vec<f32>,

@@ -17,8 +17,7 @@ use wasm_bindgen::prelude::*;
 use crate::Device;
 use crate::backend::gpu::Gpu;
 use crate::metrics::{Digest, MetricInfo};
-use crate::toys::schema::ParamSpec;
-use crate::toys::{self, Paper, REGISTRY, Toy};
+use crate::toys::{self, REGISTRY, Toy, ToyEntry};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -55,35 +54,10 @@ fn error(e: crate::Error) -> JsError {
     JsError::new(&e.0)
 }
 
-#[derive(Serialize)]
-struct ToyInfo {
-    id: &'static str,
-    title: &'static str,
-    claim: &'static str,
-    theme: &'static str,
-    papers: &'static [Paper],
-    params: Vec<ParamSpec>,
-    defaults: Map<String, Value>,
-    default_steps: u64,
-}
-
 /// Every toy with its parameter table and defaults, for building pages and parsing links.
 #[wasm_bindgen]
 pub fn toys() -> JsValue {
-    let infos: Vec<ToyInfo> = REGISTRY
-        .iter()
-        .map(|t| ToyInfo {
-            id: t.about.id,
-            title: t.about.title,
-            claim: t.about.claim,
-            theme: t.about.theme.as_str(),
-            papers: t.about.papers,
-            params: (t.params)(),
-            defaults: (t.defaults)(),
-            default_steps: t.about.default_steps,
-        })
-        .collect();
-    to_js(&infos)
+    to_js(&REGISTRY.iter().map(ToyEntry::info).collect::<Vec<_>>())
 }
 
 /// `changes` (key → value, as text from a link or as numbers and strings from a control) applied

@@ -53,7 +53,8 @@ fn transformer_error_once_k_exceeds_d_is_near_ridge_and_far_below_one_step_of_gd
 #[test]
 fn linear_attention_learns_one_step_of_gd_on_isotropic_inputs() {
     // A tiny transformer beside it: only the linear-attention arm is checked here.
-    let mut toy = build("icl-linreg", &[("d", "4"), ("n", "10"), ("d_model", "16"), ("layers", "1"), ("heads", "1"), ("batch_size", "256"), ("eval_every", "100")]);
+    let mut toy =
+        build("icl-linreg", &[("d", "4"), ("n", "10"), ("d_model", "16"), ("layers", "1"), ("heads", "1"), ("batch_size", "256"), ("eval_every", "100")]);
     let rows = step(&mut toy, 300);
     let shown = rows.show(&LSA_METRICS);
     assert!(rows.0[0].get("lsa/gd_gap").unwrap() > 0.5, "at initialisation the LSA is far from GD:\n{shown}");

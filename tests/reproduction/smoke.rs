@@ -37,11 +37,7 @@ fn other_value(kind: Kind, default: &Value) -> String {
 
 /// A config as a link carries it: the keys that differ from the defaults, as text.
 fn encode(config: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<(String, String)> {
-    config
-        .iter()
-        .filter(|(k, v)| defaults.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-        .collect()
+    config.iter().filter(|(k, v)| defaults.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect()
 }
 
 #[test]
@@ -72,7 +68,12 @@ fn few_steps_on(device: &Device) {
         assert_eq!(rows.iter().map(|r| r.step).collect::<Vec<_>>(), [0, 1, 2], "{id}: one row per evaluation point");
         for r in &rows {
             assert_eq!((r.names.to_vec(), r.values.len()), (names.clone(), names.len()), "{id}: row {} does not match its names", r.step);
-            assert!(r.values.iter().all(|v| v.is_finite()), "{id}: a metric is not finite at step {}: {:?}", r.step, names.iter().zip(&r.values).collect::<Vec<_>>());
+            assert!(
+                r.values.iter().all(|v| v.is_finite()),
+                "{id}: a metric is not finite at step {}: {:?}",
+                r.step,
+                names.iter().zip(&r.values).collect::<Vec<_>>()
+            );
         }
         for f in figures(&mut toy) {
             serde_json::to_string(&f).unwrap_or_else(|e| panic!("{id}: figure {} does not serialise: {e}", f.id()));
@@ -93,4 +94,15 @@ fn every_toy_takes_a_few_steps_on_the_cpu() {
 #[test]
 fn every_toy_takes_a_few_steps_on_the_gpu() {
     few_steps_on(&gpu());
+}
+
+#[test]
+fn the_pages_types_are_the_crates() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src/generated/engine.ts");
+    let now = papertoys::typescript::declarations();
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(now.as_str()) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &now).unwrap();
+        panic!("{} was stale and has been rewritten: commit it", path.display());
+    }
 }

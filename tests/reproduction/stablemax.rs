@@ -15,7 +15,8 @@ const BUDGET: u64 = 1250;
 #[test]
 fn softmax_collapses_in_f32_and_the_fixes_do_not() {
     let rows = run("stablemax", &[("eval_every", "125")], BUDGET);
-    let shown: Vec<String> = ["softmax", "stablemax", "orthograd"].iter().flat_map(|a| ["val/acc", "train/zero_loss", "train/logit_norm"].map(|q| format!("{a}/{q}"))).collect();
+    let shown: Vec<String> =
+        ["softmax", "stablemax", "orthograd"].iter().flat_map(|a| ["val/acc", "train/zero_loss", "train/logit_norm"].map(|q| format!("{a}/{q}"))).collect();
     let table = rows.show(&shown.iter().map(String::as_str).collect::<Vec<_>>());
     // 1. Softmax: memorised, then (nearly) every training loss is exactly 0.
     let collapse = rows.first_at("softmax/train/zero_loss", 0.9).unwrap_or_else(|| panic!("softmax never collapsed within {BUDGET} steps:\n{table}"));

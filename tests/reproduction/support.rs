@@ -67,7 +67,10 @@ impl Rows {
     /// The rows as a table of the metrics `names`, for assertion messages.
     pub fn show(&self, names: &[&str]) -> String {
         let head = format!("{:>6}  {}", "step", names.join("  "));
-        let lines = self.0.iter().map(|r| format!("{:>6}  {}", r.step, names.iter().map(|n| format!("{:.4}", r.get(n).unwrap_or(f32::NAN))).collect::<Vec<_>>().join("  ")));
+        let lines = self
+            .0
+            .iter()
+            .map(|r| format!("{:>6}  {}", r.step, names.iter().map(|n| format!("{:.4}", r.get(n).unwrap_or(f32::NAN))).collect::<Vec<_>>().join("  ")));
         std::iter::once(head).chain(lines).collect::<Vec<_>>().join("\n")
     }
 }

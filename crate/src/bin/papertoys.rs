@@ -103,11 +103,8 @@ fn run(cli: Cli) -> Result<()> {
                 done += n;
                 for row in &rows {
                     digest.update(row);
-                    let line = if json {
-                        row_json(row)
-                    } else {
-                        format!("{:>8}  {}", row.step, row.values.iter().map(|v| format!(" {v:>17.5}")).collect::<String>())
-                    };
+                    let line =
+                        if json { row_json(row) } else { format!("{:>8}  {}", row.step, row.values.iter().map(|v| format!(" {v:>17.5}")).collect::<String>()) };
                     match &bar {
                         Some(b) => b.println(line),
                         None => writeln!(out, "{line}").map_err(|e| Error::msg(e.to_string()))?,

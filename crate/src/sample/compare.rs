@@ -34,7 +34,8 @@ impl SamplerRun {
 pub fn accuracy_lines(runs: &[SamplerRun], budget: u64) -> Lines {
     let mut x: Vec<f64> = (0..).map(|i| libm::pow(2.0, i as f64 / 2.0).round()).take_while(|&q| q < budget as f64).chain([budget as f64]).collect();
     x.dedup();
-    let series = runs.iter().map(|r| Series { name: r.name.clone(), arm: Some(r.arm.id.into()), y: x.iter().map(|&q| r.accuracy_within(q)).collect() }).collect();
+    let series =
+        runs.iter().map(|r| Series { name: r.name.clone(), arm: Some(r.arm.id.into()), y: x.iter().map(|&q| r.accuracy_within(q)).collect() }).collect();
     Lines {
         id: "accuracy".into(),
         title: "Prompts completed validly within a query budget".into(),
@@ -94,5 +95,10 @@ pub fn summary(runs: &[SamplerRun]) -> Table {
         })
         .collect();
     let columns = ["sampler", "prompts solved", "queries per valid string", "valid share of finished strings", "valid strings", "distinct valid strings"];
-    Table { id: "summary".into(), title: "Accuracy, cost and diversity per sampler (all prompts, full budget)".into(), columns: columns.map(String::from).to_vec(), rows }
+    Table {
+        id: "summary".into(),
+        title: "Accuracy, cost and diversity per sampler (all prompts, full budget)".into(),
+        columns: columns.map(String::from).to_vec(),
+        rows,
+    }
 }

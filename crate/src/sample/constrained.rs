@@ -16,10 +16,10 @@
 //! it has spent its query budget; `run` advances many chains together, one batched forward pass
 //! per round for the chains that need a new next-token distribution.
 
+use super::{argmax, draw, next_logprobs};
 use crate::error::Result;
 use crate::nn::Transformer;
 use crate::rng::Rng;
-use super::{argmax, draw, next_logprobs};
 use crate::tensor::Device;
 
 /// What the sampler may ask about the constraint.

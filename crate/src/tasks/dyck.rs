@@ -7,8 +7,8 @@
 //! training distribution), and the exact process verifier: can this prefix still be completed
 //! to a balanced string of the target length?
 
-use crate::sample::constrained::Verifier;
 use crate::rng::Rng;
+use crate::sample::constrained::Verifier;
 
 pub const BOS: u32 = 0;
 

@@ -214,7 +214,9 @@ impl Backtrack {
         let samplers = self.samplers();
         let mut chains: Vec<Chain> = samplers
             .iter()
-            .flat_map(|(_, name, s)| prompts.iter().enumerate().map(move |(i, p)| Chain::new(*s, p.clone(), c.budget, Rng::stream(seed, &format!("sample/{name}/{i}")))))
+            .flat_map(|(_, name, s)| {
+                prompts.iter().enumerate().map(move |(i, p)| Chain::new(*s, p.clone(), c.budget, Rng::stream(seed, &format!("sample/{name}/{i}"))))
+            })
             .collect();
         constrained::run(&self.learner.model, &self.device, BOS, &self.dyck, &mut chains).await?;
         let mut it = chains.into_iter();

@@ -65,8 +65,11 @@ crate::config! {
 const TRANSFORMER: Arm = Arm::new("transformer", "transformer");
 const LSTM: Arm = Arm::new("lstm", "LSTM");
 /// The test distributions, FFL(p_i), as in the paper's §4.
-const TESTS: [(Split, f32); 3] =
-    [(Split::new("in_dist", "in distribution (p_i = 0.8)"), 0.8), (Split::new("sparse", "sparse (p_i = 0.98)"), 0.98), (Split::new("dense", "dense (p_i = 0.1)"), 0.1)];
+const TESTS: [(Split, f32); 3] = [
+    (Split::new("in_dist", "in distribution (p_i = 0.8)"), 0.8),
+    (Split::new("sparse", "sparse (p_i = 0.98)"), 0.98),
+    (Split::new("dense", "dense (p_i = 0.1)"), 0.1),
+];
 const READ_ERR: Quantity = Quantity::new("read_err", "read error rate", "", Scale::Log);
 const TRAIN_P_IGNORE: f32 = 0.8;
 /// Glitches listed per test set in the figure.
@@ -104,7 +107,12 @@ impl Batch {
         } else {
             (0..n as u32).filter(|&i| i as usize % t != t - 1).map(|i| (i, set.tokens[i as usize + 1])).unzip()
         };
-        Ok(Batch { tokens: Index::new(device, set.tokens.clone(), VOCAB)?, rows: Index::new(device, rows, n)?, targets: Index::new(device, targets, VOCAB)?, set })
+        Ok(Batch {
+            tokens: Index::new(device, set.tokens.clone(), VOCAB)?,
+            rows: Index::new(device, rows, n)?,
+            targets: Index::new(device, targets, VOCAB)?,
+            set,
+        })
     }
 }
 
@@ -157,7 +165,8 @@ impl Experiment for FlipFlop {
         }
         let dropout = (config.regularization == Regularization::Dropout).then(|| Dropout::new(config.dropout as f32, Rng::stream(seed, "dropout")));
         let mut test_rng = Rng::stream(seed, "test");
-        let tests = TESTS.iter().map(|&(_, p)| Batch::new(device, Set::sample(&mut test_rng, config.test_strings, config.seq_len, p), true)).collect::<Result<_>>()?;
+        let tests =
+            TESTS.iter().map(|&(_, p)| Batch::new(device, Set::sample(&mut test_rng, config.test_strings, config.seq_len, p), true)).collect::<Result<_>>()?;
         Ok(FlipFlop { data: Rng::stream(seed, "data"), config, device: device.clone(), arms, dropout, tests, losses: vec![] })
     }
 
@@ -270,12 +279,24 @@ impl FlipFlop {
             let set = &self.tests[test].set;
             let (s, pos) = (at as usize / t, at as usize % t);
             let write = (0..pos).step_by(2).rev().find(|&j| set.tokens[s * t + j] == W).expect("strings start with a write");
-            let cells = vec![TESTS[test].0.id.into(), set.text(s), pos.to_string(), (pos - write).to_string(), letter(set.tokens[at as usize + 1]).into(), letter(predicted).into()];
+            let cells = vec![
+                TESTS[test].0.id.into(),
+                set.text(s),
+                pos.to_string(),
+                (pos - write).to_string(),
+                letter(set.tokens[at as usize + 1]).into(),
+                letter(predicted).into(),
+            ];
             TableRow { cells, detail: Some(detail) }
         });
         let columns = |c: &[&str]| c.iter().map(|s| s.to_string()).collect();
         Ok(vec![
-            Figure::Table(Table { id: "read-errors".into(), title: "Read errors on the test sets now".into(), columns: columns(&["model", "test", "p_i", "strings", "reads", "errors", "error rate"]), rows: counts }),
+            Figure::Table(Table {
+                id: "read-errors".into(),
+                title: "Read errors on the test sets now".into(),
+                columns: columns(&["model", "test", "p_i", "strings", "reads", "errors", "error rate"]),
+                rows: counts,
+            }),
             Figure::Table(Table {
                 id: "glitches".into(),
                 title: "Glitches: the transformer's wrong reads (click a row for its last-layer attention)".into(),

@@ -147,6 +147,11 @@ impl Grokfast {
             _ => "—".into(),
         };
         rows.push(TableRow::new(vec!["plain ÷ grokfast".into(), ratio]));
-        Table { id: "speedup".into(), title: format!("steps to {:.0}% validation accuracy", GROKKED * 100.0), columns: vec!["arm".into(), "steps".into()], rows }
+        Table {
+            id: "speedup".into(),
+            title: format!("steps to {:.0}% validation accuracy", GROKKED * 100.0),
+            columns: vec!["arm".into(), "steps".into()],
+            rows,
+        }
     }
 }

@@ -181,8 +181,11 @@ impl Experiment for Hedgehog {
         let reads: Vec<&Tensor> = scalars.iter().chain(parts.iter().flat_map(|p| &p.0)).collect();
         let values = read_all(&reads).await?;
         let (scalars, mut rest) = values.split_at(scalars.len());
-        let labels: Vec<String> =
-            self.test.set.tokens[..t].iter().enumerate().map(|(i, &tok)| format!("{i}:{}{tok}", if (tok as usize) < self.config.vocab / 2 { "k" } else { "v" })).collect();
+        let labels: Vec<String> = self.test.set.tokens[..t]
+            .iter()
+            .enumerate()
+            .map(|(i, &tok)| format!("{i}:{}{tok}", if (tok as usize) < self.config.vocab / 2 { "k" } else { "v" }))
+            .collect();
         let (mut maps, mut hist, mut rows) = (vec![], vec![], vec![]);
         let width = libm::log(t as f64) / BINS as f64;
         for (a, ((arm, _), (_, from))) in ARMS.iter().zip(&parts).enumerate() {
@@ -203,11 +206,18 @@ impl Experiment for Hedgehog {
             let mean = entropies.iter().sum::<f64>() / entropies.len() as f64;
             let acc = scalars[2 * a][0];
             let of_softmax = 100.0 * acc / scalars[0][0].max(f32::MIN_POSITIVE);
-            let cells = vec![arm.label.to_string(), format!("{:.1}%", 100.0 * acc), format!("{of_softmax:.0}%"), format!("{:.3}", scalars[2 * a + 1][0]), format!("{mean:.3}")];
+            let cells = vec![
+                arm.label.to_string(),
+                format!("{:.1}%", 100.0 * acc),
+                format!("{of_softmax:.0}%"),
+                format!("{:.3}", scalars[2 * a + 1][0]),
+                format!("{mean:.3}"),
+            ];
             rows.push(TableRow::new(cells));
         }
         let columns = ["attention", "recall accuracy", "of softmax's", "loss", "mean row entropy (nats)"];
-        let mut figures = vec![Figure::Table(Table { id: "recall".into(), title: "Recall on the test set now".into(), columns: columns.map(String::from).to_vec(), rows })];
+        let mut figures =
+            vec![Figure::Table(Table { id: "recall".into(), title: "Recall on the test set now".into(), columns: columns.map(String::from).to_vec(), rows })];
         figures.extend(maps);
         figures.push(Figure::Lines(Lines {
             id: "entropy-histogram".into(),

@@ -135,9 +135,24 @@ impl Experiment for IclLinreg {
         claim: "a transformer's error against the number of prompt examples tracks least squares; one layer of linear attention learns one step of preconditioned GD",
         theme: Theme::Attention,
         papers: &[
-            Paper { title: "What Can Transformers Learn In-Context? A Case Study of Simple Function Classes", authors: "Garg, Tsipras, Liang & Valiant", year: 2022, url: "https://arxiv.org/abs/2208.01066" },
-            Paper { title: "What learning algorithm is in-context learning? Investigations with linear models", authors: "Akyürek, Schuurmans, Andreas, Ma & Zhou", year: 2023, url: "https://arxiv.org/abs/2211.15661" },
-            Paper { title: "Transformers learn to implement preconditioned gradient descent for in-context learning", authors: "Ahn, Cheng, Daneshmand & Sra", year: 2023, url: "https://arxiv.org/abs/2306.00297" },
+            Paper {
+                title: "What Can Transformers Learn In-Context? A Case Study of Simple Function Classes",
+                authors: "Garg, Tsipras, Liang & Valiant",
+                year: 2022,
+                url: "https://arxiv.org/abs/2208.01066",
+            },
+            Paper {
+                title: "What learning algorithm is in-context learning? Investigations with linear models",
+                authors: "Akyürek, Schuurmans, Andreas, Ma & Zhou",
+                year: 2023,
+                url: "https://arxiv.org/abs/2211.15661",
+            },
+            Paper {
+                title: "Transformers learn to implement preconditioned gradient descent for in-context learning",
+                authors: "Ahn, Cheng, Daneshmand & Sra",
+                year: 2023,
+                url: "https://arxiv.org/abs/2306.00297",
+            },
         ],
         default_steps: 3000,
     };

@@ -10,9 +10,9 @@ pub mod backtrack;
 pub mod flipflop;
 pub mod grokfast;
 pub mod grokking;
-pub mod modular;
 pub mod hedgehog;
 pub mod icl_linreg;
+pub mod modular;
 pub mod sharpening;
 pub mod stablemax;
 
@@ -47,6 +47,21 @@ pub trait Toy {
     fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>>;
 }
 
+/// A toy as the page sees it: what it is, its keys and their defaults.
+#[derive(Clone, Debug, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+pub struct ToyInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub claim: &'static str,
+    pub theme: &'static str,
+    pub papers: &'static [Paper],
+    pub params: Vec<ParamSpec>,
+    #[cfg_attr(feature = "cli", ts(type = "Record<string, number | string>"))]
+    pub defaults: Map<String, Value>,
+    pub default_steps: u64,
+}
+
 pub struct ToyEntry {
     pub about: About,
     pub params: fn() -> Vec<ParamSpec>,
@@ -65,6 +80,20 @@ impl ToyEntry {
             defaults: harness::defaults::<E>,
             validate: harness::validate::<E>,
             build: harness::build::<E>,
+        }
+    }
+
+    pub fn info(&self) -> ToyInfo {
+        let a = &self.about;
+        ToyInfo {
+            id: a.id,
+            title: a.title,
+            claim: a.claim,
+            theme: a.theme.as_str(),
+            papers: a.papers,
+            params: (self.params)(),
+            defaults: (self.defaults)(),
+            default_steps: a.default_steps,
         }
     }
 

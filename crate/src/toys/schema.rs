@@ -18,10 +18,19 @@ use crate::error::{Error, Result};
 #[cfg_attr(feature = "cli", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Kind {
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// `log`: the slider moves on a log scale.
-    Float { min: f64, max: f64, log: bool },
-    Choice { options: &'static [&'static str] },
+    Float {
+        min: f64,
+        max: f64,
+        log: bool,
+    },
+    Choice {
+        options: &'static [&'static str],
+    },
 }
 
 /// One config key: its name, type with range, and meaning.
