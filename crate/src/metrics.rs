@@ -105,12 +105,15 @@ impl MetricInfo {
 }
 
 /// A value recorded at an evaluation point, read back later with every other one.
+/// A value computed on the host from the read-back values of some tensors.
+type FromValues = Box<dyn FnOnce(&[Vec<f32>]) -> f32>;
+
 enum Pending {
     Host(f32),
     /// `f` of the read-back values of `tensors` (detached copies, so graphs are freed now).
     Device {
         tensors: Vec<Tensor>,
-        f: Box<dyn FnOnce(&[Vec<f32>]) -> f32>,
+        f: FromValues,
     },
 }
 

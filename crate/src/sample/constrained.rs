@@ -29,7 +29,7 @@ pub trait Verifier {
     /// The outcome verifier: is `s` a finished, valid string?
     fn valid(&self, s: &[u32]) -> bool;
     /// Tokens in a finished string (prompt included).
-    fn len(&self) -> usize;
+    fn length(&self) -> usize;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -146,7 +146,7 @@ impl Chain {
                 }
             },
         }
-        if self.tokens.len() == v.len() {
+        if self.tokens.len() == v.length() {
             self.finish(v);
         }
     }

@@ -126,7 +126,7 @@ impl Verifier for Dyck {
     fn valid(&self, s: &[u32]) -> bool {
         Dyck::valid(self, s)
     }
-    fn len(&self) -> usize {
+    fn length(&self) -> usize {
         self.len
     }
 }

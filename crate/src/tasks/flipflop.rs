@@ -34,7 +34,7 @@ pub struct Set {
 impl Set {
     /// `n` strings of `seq_len` tokens (seq_len/2 instructions) from FFL(p_ignore).
     pub fn sample(rng: &mut Rng, n: usize, seq_len: usize, p_ignore: f32) -> Set {
-        debug_assert!(seq_len >= 4 && seq_len % 2 == 0);
+        debug_assert!(seq_len >= 4 && seq_len.is_multiple_of(2));
         let pairs = seq_len / 2;
         let mut set = Set { tokens: Vec::with_capacity(n * seq_len), reads: vec![], bits: vec![], seq_len };
         for _ in 0..n {

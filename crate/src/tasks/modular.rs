@@ -93,7 +93,7 @@ pub fn split(p: u64, op: Op, train_fraction: f64, seed: u64) -> (Split, Split) {
 }
 
 pub fn is_prime(p: u64) -> bool {
-    p >= 2 && (2..).take_while(|d| d * d <= p).all(|d| p % d != 0)
+    p >= 2 && (2..).take_while(|d| d * d <= p).all(|d| !p.is_multiple_of(d))
 }
 
 #[cfg(test)]

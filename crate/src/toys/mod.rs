@@ -62,6 +62,9 @@ pub struct ToyInfo {
     pub default_steps: u64,
 }
 
+/// Builds a toy from a checked config on a device (the harness's `build`).
+pub type Build = fn(Map<String, Value>, Device) -> LocalFuture<'static, Result<Box<dyn Toy>>>;
+
 pub struct ToyEntry {
     pub about: About,
     pub params: fn() -> Vec<ParamSpec>,
@@ -69,7 +72,7 @@ pub struct ToyEntry {
     pub defaults: fn() -> Map<String, Value>,
     /// The typed config's cross-field rules.
     pub validate: fn(&Map<String, Value>) -> Result<()>,
-    pub build: fn(Map<String, Value>, Device) -> LocalFuture<'static, Result<Box<dyn Toy>>>,
+    pub build: Build,
 }
 
 impl ToyEntry {

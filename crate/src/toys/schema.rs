@@ -385,7 +385,7 @@ mod tests {
 
     fn odd_p(c: &Map<String, Value>) -> Result<()> {
         let s: Small = typed(c)?;
-        if s.p % 2 == 0 { Err(Error::msg(format!("p = {} is even", s.p))) } else { Ok(()) }
+        if s.p.is_multiple_of(2) { Err(Error::msg(format!("p = {} is even", s.p))) } else { Ok(()) }
     }
 
     #[test]
