@@ -362,7 +362,7 @@ impl Tensor {
     pub fn add_bias(&self, bias: &Tensor) -> Result<Tensor> {
         self.same_device(bias, "add_bias")?;
         let cols = bias.numel();
-        if cols == 0 || self.numel() % cols != 0 {
+        if cols == 0 || !self.numel().is_multiple_of(cols) {
             return Err(Error::msg(format!("add_bias: bias {:?} does not tile {:?}", bias.shape(), self.shape())));
         }
         let rows = self.numel() / cols;
@@ -447,7 +447,7 @@ impl Tensor {
             return Err(Error::msg(format!("attention: qkv must be (B, T, 3C), got {:?}", self.shape())));
         };
         let c = c3 / 3;
-        if c3 % 3 != 0 || nh == 0 || c % nh != 0 {
+        if !c3.is_multiple_of(3) || nh == 0 || !c.is_multiple_of(nh) {
             return Err(Error::msg(format!("attention: 3C = {c3} must split into 3 × {nh} heads")));
         }
         let [out, att] = run_kernel(
@@ -476,7 +476,7 @@ impl Tensor {
             ))
         };
         let (&[b, t, nf], &[vb, vt, c]) = (self.shape(), v.shape()) else { return Err(bad()) };
-        if nh == 0 || nf % nh != 0 || c % nh != 0 || (vb, vt) != (b, t) {
+        if nh == 0 || !nf.is_multiple_of(nh) || !c.is_multiple_of(nh) || (vb, vt) != (b, t) {
             return Err(bad());
         }
         let d = cpu::LinearDims { b, t, c, nh, f: nf / nh };
@@ -674,12 +674,12 @@ fn matmul_dims(a: &[usize], b: &[usize]) -> Result<MatmulDims> {
         return Err(bad());
     }
     let k = a[a.len() - 1];
-    match b {
-        &[bk, n] if bk == k => {
+    match *b {
+        [bk, n] if bk == k => {
             let m = numel(a) / k;
             Ok(MatmulDims { batch: 1, m, k, n, a_trans: false, b_trans: false, a_batch_stride: 0, b_batch_stride: 0 })
         }
-        &[bb, bk, n] if a.len() == 3 && a[0] == bb && bk == k => {
+        [bb, bk, n] if a.len() == 3 && a[0] == bb && bk == k => {
             let m = a[1];
             Ok(MatmulDims { batch: bb, m, k, n, a_trans: false, b_trans: false, a_batch_stride: m * k, b_batch_stride: k * n })
         }

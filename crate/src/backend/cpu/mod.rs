@@ -73,13 +73,7 @@ const GELU_K: f32 = 0.797_884_6; // sqrt(2/π)
 #[inline(always)]
 pub fn tanh(u: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
-    let u = if u > CLAMP {
-        CLAMP
-    } else if u < -CLAMP {
-        -CLAMP
-    } else {
-        u
-    };
+    let u = u.clamp(-CLAMP, CLAMP);
     let u2 = u * u;
     let mut p = -2.760_768_4e-16f32;
     p = p * u2 + 2.000_188e-13;
