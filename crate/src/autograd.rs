@@ -56,27 +56,11 @@ fn topo_order(root: &Tensor) -> Vec<Tensor> {
             continue;
         }
         stack.push((t.clone(), true));
-        for input in inputs(t.op()) {
+        for input in t.op().inputs() {
             stack.push((input.clone(), false));
         }
     }
     order
-}
-
-fn inputs(op: &Op) -> Vec<&Tensor> {
-    match op {
-        Op::Leaf => vec![],
-        Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => vec![x],
-        Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
-        Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
-        Op::Attention { qkv, .. } => vec![qkv],
-        Op::LinearAttention { fq, fk, v, .. } => vec![fq, fk, v],
-        Op::CrossEntropy { logits, .. } => vec![logits],
-        Op::Dropout(x, _) => vec![x],
-        Op::LogSoftmax(x) => vec![x],
-        Op::AttentionEntropy(out) => vec![out],
-        Op::Lstm { xw, w_h, .. } => vec![xw, w_h],
-    }
 }
 
 /// d(loss)/d(every tensor that requires a gradient). `loss` must hold one value.

@@ -163,6 +163,24 @@ pub enum Op {
     AttentionEntropy(Tensor),
 }
 
+impl Op {
+    /// The tensors this op read, whose gradients its backward pass gives: the one list that both
+    /// `requires_grad` (a node needs a gradient when an input does) and autograd's walk use.
+    pub fn inputs(&self) -> Vec<&Tensor> {
+        match self {
+            Op::Leaf => vec![],
+            Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => vec![x],
+            Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
+            Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
+            Op::Attention { qkv, .. } => vec![qkv],
+            Op::LinearAttention { fq, fk, v, .. } => vec![fq, fk, v],
+            Op::CrossEntropy { logits, .. } => vec![logits],
+            Op::Dropout(x, _) | Op::LogSoftmax(x) | Op::AttentionEntropy(x) => vec![x],
+            Op::Lstm { xw, w_h, .. } => vec![xw, w_h],
+        }
+    }
+}
+
 /// What turns logits into class probabilities inside `cross_entropy_with`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Normalizer {
@@ -206,19 +224,7 @@ pub fn numel(shape: &[usize]) -> usize {
 
 impl Tensor {
     fn make(device: &Device, shape: Vec<usize>, storage: Storage, op: Op) -> Tensor {
-        let requires_grad = match &op {
-            Op::Leaf => false,
-            Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => x.requires_grad(),
-            Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => a.requires_grad() || b.requires_grad(),
-            Op::LayerNorm { x, gamma, beta, .. } => x.requires_grad() || gamma.requires_grad() || beta.requires_grad(),
-            Op::Attention { qkv, .. } => qkv.requires_grad(),
-            Op::LinearAttention { fq, fk, v, .. } => fq.requires_grad() || fk.requires_grad() || v.requires_grad(),
-            Op::CrossEntropy { logits, .. } => logits.requires_grad(),
-            Op::Dropout(x, _) => x.requires_grad(),
-            Op::LogSoftmax(x) => x.requires_grad(),
-            Op::Lstm { xw, w_h, .. } => xw.requires_grad() || w_h.requires_grad(),
-            Op::AttentionEntropy(out) => out.requires_grad(),
-        };
+        let requires_grad = op.inputs().iter().any(|x| x.requires_grad());
         Tensor(Rc::new(Node { id: next_id(), shape, storage: Rc::new(RefCell::new(storage)), device: device.clone(), op, requires_grad }))
     }
 
