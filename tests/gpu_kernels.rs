@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use papertoys::backend::gpu::{Gpu, GpuBuffer};
-use papertoys::backend::{AdamParams, DropoutMask, MatmulDims, cpu};
+use papertoys::backend::{AdamParams, DropoutMask, MatmulDims, Saved, UnaryOp, cpu};
 
 // ------------------------------------------------------------------ helpers
 
@@ -142,34 +142,47 @@ fn elementwise_kernels_match_cpu() {
         g.scale(&ga, -0.37, &gout, n);
         cpu::scale(&a, -0.37, &mut cpu_out);
         check(&format!("scale n={n}"), &read1(&g, &gout), &cpu_out);
+    }
+}
 
-        g.gelu_forward(&ga, &gout, n);
-        cpu::gelu_forward(&a, &mut cpu_out);
-        check(&format!("gelu_forward n={n}"), &read1(&g, &gout), &cpu_out);
-
-        g.gelu_backward(&ga, &gb, &gout, n);
-        cpu::gelu_backward(&a, &b, &mut cpu_out);
-        check(&format!("gelu_backward n={n}"), &read1(&g, &gout), &cpu_out);
-
-        g.relu_forward(&ga, &gout, n);
-        cpu::relu_forward(&a, &mut cpu_out);
-        check(&format!("relu_forward n={n}"), &read1(&g, &gout), &cpu_out);
-
-        g.relu_backward(&ga, &gb, &gout, n);
-        cpu::relu_backward(&a, &b, &mut cpu_out);
-        check(&format!("relu_backward n={n}"), &read1(&g, &gout), &cpu_out);
+#[test]
+fn unary_ops_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(15);
+    for &op in UnaryOp::ALL {
+        for n in [1usize, 255, 257, 10_007] {
+            let (x, dy) = (r.vec_in(n, -8.0, 8.0), r.vec(n));
+            let (gx, gdy, gy, gdx) = (g.upload(&x), g.upload(&dy), g.alloc(n), g.alloc(n));
+            let (mut y, mut dx) = (vec![0.0; n], vec![0.0; n]);
+            g.unary_forward(op, &gx, &gy, n);
+            cpu::unary_forward(op, &x, &mut y);
+            // The backward reads x, or the output y, each device its own.
+            match op.saved() {
+                Saved::Input => {
+                    g.unary_backward(op, &gx, &gdy, &gdx, n);
+                    cpu::unary_backward(op, &x, &dy, &mut dx);
+                }
+                Saved::Output => {
+                    g.unary_backward(op, &gy, &gdy, &gdx, n);
+                    cpu::unary_backward(op, &y, &dy, &mut dx);
+                }
+            }
+            let back = read(&g, &[&gy, &gdx]);
+            check(&format!("{} forward n={n}", op.name()), &back[0], &y);
+            check(&format!("{} backward n={n}", op.name()), &back[1], &dx);
+        }
     }
     // GELU far into both tails, where a naive tanh overflows.
     let x = vec![-100.0, -30.0, -9.0, 0.0, 9.0, 30.0, 100.0];
     let (gx, gy, gdx, gones) = (g.upload(&x), g.alloc(7), g.alloc(7), g.upload(&[1.0; 7]));
-    g.gelu_forward(&gx, &gy, 7);
-    g.gelu_backward(&gx, &gones, &gdx, 7);
+    g.unary_forward(UnaryOp::Gelu, &gx, &gy, 7);
+    g.unary_backward(UnaryOp::Gelu, &gx, &gones, &gdx, 7);
     let (mut y, mut dx) = (vec![0.0; 7], vec![0.0; 7]);
-    cpu::gelu_forward(&x, &mut y);
-    cpu::gelu_backward(&x, &[1.0; 7], &mut dx);
+    cpu::unary_forward(UnaryOp::Gelu, &x, &mut y);
+    cpu::unary_backward(UnaryOp::Gelu, &x, &[1.0; 7], &mut dx);
     let back = read(&g, &[&gy, &gdx]);
-    check("gelu_forward tails", &back[0], &y);
-    check("gelu_backward tails", &back[1], &dx);
+    check("gelu forward tails", &back[0], &y);
+    check("gelu backward tails", &back[1], &dx);
 }
 
 #[test]
@@ -199,10 +212,10 @@ fn grids_past_65535_workgroups_split_over_y() {
     let n = 65535 * 256 + 1000;
     let x: Vec<f32> = (0..n).map(|i| (i % 1013) as f32 - 500.0).collect();
     let (gx, gy) = (g.upload(&x), g.alloc(n));
-    g.relu_forward(&gx, &gy, n);
+    g.unary_forward(UnaryOp::Relu, &gx, &gy, n);
     let mut y = vec![0.0; n];
-    cpu::relu_forward(&x, &mut y);
-    check("relu_forward n > 65535*256", &read1(&g, &gy), &y);
+    cpu::unary_forward(UnaryOp::Relu, &x, &mut y);
+    check("relu forward n > 65535*256", &read1(&g, &gy), &y);
 
     // gather_rows has 64 threads per workgroup: 33_000 × 128 outputs need 66_000 workgroups.
     let mut r = Lcg(3);
@@ -499,7 +512,7 @@ fn mlp_step(g: &Rc<Gpu>, x: &GpuBuffer, w: &GpuBuffer, wm: &GpuBuffer, wv: &GpuB
     let d = dims(1, n, c, v, false, false);
     let (logits, act) = (g.alloc(n * v), g.alloc(n * v));
     g.matmul(x, w, &logits, &d);
-    g.gelu_forward(&logits, &act, n * v);
+    g.unary_forward(UnaryOp::Gelu, &logits, &act, n * v);
     let (losses, probs, correct) = (g.alloc(n), g.alloc(n * v), g.alloc(n));
     g.cross_entropy_forward(&act, targets, &losses, &probs, &correct, n, v);
     let loss = g.alloc(1);
@@ -507,7 +520,7 @@ fn mlp_step(g: &Rc<Gpu>, x: &GpuBuffer, w: &GpuBuffer, wm: &GpuBuffer, wv: &GpuB
     let one = g.upload(&[1.0]);
     let (dact, dlogits, dw) = (g.alloc(n * v), g.alloc(n * v), g.alloc(c * v));
     g.cross_entropy_backward(&probs, targets, &one, &dact, n, v, 1.0 / n as f32, None);
-    g.gelu_backward(&logits, &dact, &dlogits, n * v);
+    g.unary_backward(UnaryOp::Gelu, &logits, &dact, &dlogits, n * v);
     g.matmul(x, &dlogits, &dw, &dims(1, c, n, v, true, false));
     let p = AdamParams { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, bc1: 0.1, bc2: 0.001 };
     g.adamw_update(w, &dw, wm, wv, c * v, &p);
@@ -684,30 +697,5 @@ fn linear_attention_forward_and_backward_match_cpu() {
         check(&format!("linear_attention_backward dfq {s}"), &back[2], &dq);
         check(&format!("linear_attention_backward dfk {s}"), &back[3], &dk);
         check(&format!("linear_attention_backward dv {s}"), &back[4], &dv);
-    }
-}
-
-#[test]
-fn elu_plus_one_and_exp_match_cpu() {
-    let g = gpu();
-    let mut r = Lcg(15);
-    for n in [1usize, 257, 10_007] {
-        let (x, dy) = (r.vec_in(n, -8.0, 8.0), r.vec(n));
-        let (gx, gdy, gy, gdx) = (g.upload(&x), g.upload(&dy), g.alloc(n), g.alloc(n));
-        let (mut y, mut dx) = (vec![0.0; n], vec![0.0; n]);
-        g.elu_plus_one_forward(&gx, &gy, n);
-        g.elu_plus_one_backward(&gx, &gdy, &gdx, n);
-        cpu::elu_plus_one_forward(&x, &mut y);
-        cpu::elu_plus_one_backward(&x, &dy, &mut dx);
-        let back = read(&g, &[&gy, &gdx]);
-        check(&format!("elu_plus_one_forward n={n}"), &back[0], &y);
-        check(&format!("elu_plus_one_backward n={n}"), &back[1], &dx);
-        g.exp_forward(&gx, &gy, n);
-        g.exp_backward(&gy, &gdy, &gdx, n);
-        cpu::exp_forward(&x, &mut y);
-        cpu::exp_backward(&y.clone(), &dy, &mut dx);
-        let back = read(&g, &[&gy, &gdx]);
-        check(&format!("exp_forward n={n}"), &back[0], &y);
-        check(&format!("exp_backward n={n}"), &back[1], &dx);
     }
 }

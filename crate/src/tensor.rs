@@ -12,6 +12,7 @@ use std::rc::Rc;
 use crate::backend::cpu::{self, CpuBuffer};
 use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::{DropoutMask, MatmulDims};
+pub use crate::backend::{Saved, UnaryOp};
 use crate::error::{Error, Result};
 
 /// Where tensors live and kernels run.
@@ -118,10 +119,8 @@ pub enum Op {
     Mul(Tensor, Tensor),
     Scale(Tensor, f32),
     AddBias(Tensor, Tensor),
-    Gelu(Tensor),
-    Relu(Tensor),
-    EluPlusOne(Tensor),
-    Exp(Tensor),
+    /// y = f(x) element-wise, f one of the `UnaryOp`s.
+    Unary(UnaryOp, Tensor),
     LayerNorm {
         x: Tensor,
         gamma: Tensor,
@@ -169,7 +168,7 @@ impl Op {
     pub fn inputs(&self) -> Vec<&Tensor> {
         match self {
             Op::Leaf => vec![],
-            Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => vec![x],
+            Op::Reshape(x) | Op::Scale(x, _) | Op::Unary(_, x) | Op::GatherRows(x, _) => vec![x],
             Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
             Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
             Op::Attention { qkv, .. } => vec![qkv],
@@ -382,32 +381,32 @@ impl Tensor {
         Ok(Tensor::make(self.device(), self.shape().to_vec(), out, Op::AddBias(self.clone(), bias.clone())))
     }
 
-    pub fn gelu(&self) -> Tensor {
+    /// f(x) element-wise, for f one of the `UnaryOp`s (GELU, ReLU, elu+1, exp).
+    pub fn unary(&self, op: UnaryOp) -> Tensor {
         let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::gelu_forward(x, y), |g, [x], [y]| g.gelu_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Gelu(self.clone()))
+        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::unary_forward(op, x, y), |g, [x], [y]| g.unary_forward(op, x, y, n));
+        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Unary(op, self.clone()))
     }
 
+    /// GPT-2's tanh approximation of GELU (`UnaryOp::Gelu`).
+    pub fn gelu(&self) -> Tensor {
+        self.unary(UnaryOp::Gelu)
+    }
+
+    /// max(x, 0).
     pub fn relu(&self) -> Tensor {
-        let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::relu_forward(x, y), |g, [x], [y]| g.relu_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Relu(self.clone()))
+        self.unary(UnaryOp::Relu)
     }
 
     /// elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise: linear attention's positive feature map
     /// (Katharopoulos et al. 2020, §3.2).
     pub fn elu_plus_one(&self) -> Tensor {
-        let n = self.numel();
-        let [out] =
-            run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::elu_plus_one_forward(x, y), |g, [x], [y]| g.elu_plus_one_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::EluPlusOne(self.clone()))
+        self.unary(UnaryOp::EluPlusOne)
     }
 
     /// exp(x), elementwise.
     pub fn exp(&self) -> Tensor {
-        let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::exp_forward(x, y), |g, [x], [y]| g.exp_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Exp(self.clone()))
+        self.unary(UnaryOp::Exp)
     }
 
     /// Normalises over the last dimension C; gamma, beta: (C).

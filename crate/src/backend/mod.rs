@@ -5,6 +5,9 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod unary;
+
+pub use unary::{Saved, UnaryOp};
 
 /// Shape of a (batched) matrix product: out (batch, m, n) = op(a) (m, k) · op(b) (k, n).
 /// `a_trans` means `a` is stored as (k, m); `b_trans` means `b` is stored as (n, k).

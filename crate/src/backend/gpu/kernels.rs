@@ -10,7 +10,7 @@
 use super::shaders as s;
 use super::{Gpu, GpuBuffer, grid_1d};
 use crate::backend::cpu::LinearDims;
-use crate::backend::{AdamParams, DropoutMask, MatmulDims};
+use crate::backend::{AdamParams, DropoutMask, MatmulDims, UnaryOp};
 
 /// Largest feature count F and head size hs linear attention supports: its per-thread scan state
 /// lives in private arrays (`MAX_F`, `MAX_HS` in linear_attention.wgsl).
@@ -90,12 +90,6 @@ impl Gpu {
         self.dispatch(k, &[u(n)], &[a, b, out], grid_threads(n, 256));
     }
 
-    fn unary(&self, k: &s::Kernel, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        need(k.entry, "x", x, n);
-        need(k.entry, "y", y, n);
-        self.dispatch(k, &[u(n)], &[x, y], grid_threads(n, 256));
-    }
-
     /// out = s · a. a, out: (n)
     pub fn scale(&self, a: &GpuBuffer, s: f32, out: &GpuBuffer, n: usize) {
         need("scale", "a", a, n);
@@ -118,44 +112,18 @@ impl Gpu {
         self.dispatch(&s::SUM_ROWS, &[u(rows), u(cols)], &[x, out], grid_threads(cols, 16));
     }
 
-    /// y = gelu(x) (tanh approximation). x, y: (n)
-    pub fn gelu_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::GELU_FORWARD, x, y, n);
+    /// y = f(x) for `op`, with the entry point its row of `backend::UnaryOp`'s table names. x, y: (n)
+    pub fn unary_forward(&self, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        let [k, _] = s::unary(op);
+        need(k.entry, "x", x, n);
+        need(k.entry, "y", y, n);
+        self.dispatch(&k, &[u(n)], &[x, y], grid_threads(n, 256));
     }
 
-    /// dx = dy · gelu'(x). x, dy, dx: (n)
-    pub fn gelu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::GELU_BACKWARD, x, dy, dx, n);
-    }
-
-    /// y = max(x, 0). x, y: (n)
-    pub fn relu_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::RELU_FORWARD, x, y, n);
-    }
-
-    /// dx = x > 0 ? dy : 0. x, dy, dx: (n)
-    pub fn relu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::RELU_BACKWARD, x, dy, dx, n);
-    }
-
-    /// y = x > 0 ? x + 1 : exp(x). x, y: (n)
-    pub fn elu_plus_one_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::ELU_PLUS_ONE_FORWARD, x, y, n);
-    }
-
-    /// dx = x > 0 ? dy : dy · exp(x). x, dy, dx: (n)
-    pub fn elu_plus_one_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::ELU_PLUS_ONE_BACKWARD, x, dy, dx, n);
-    }
-
-    /// y = exp(x). x, y: (n)
-    pub fn exp_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::EXP_FORWARD, x, y, n);
-    }
-
-    /// dx = dy · y from the forward's output y. y, dy, dx: (n)
-    pub fn exp_backward(&self, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::EXP_BACKWARD, y, dy, dx, n);
+    /// dx = dy·f'(x) for `op`, from v = x or y as `op.saved()` says. v, dy, dx: (n)
+    pub fn unary_backward(&self, op: UnaryOp, v: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
+        let [_, k] = s::unary(op);
+        self.binary(&k, v, dy, dx, n);
     }
 
     /// x: (rows, cols) → y: (rows, cols); also mean, rstd: (rows) for the backward pass.

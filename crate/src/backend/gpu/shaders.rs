@@ -8,7 +8,7 @@
 
 /// Tiled batched matmul (and the naive reference variant).
 pub const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
-/// add, mul, scale, add_bias, GELU, ReLU, elu+1 and exp.
+/// add, mul, scale, add_bias, and the unary ops of `backend::UnaryOp` (GELU, ReLU, elu+1, exp).
 pub const ELEMENTWISE: &str = include_str!("../../../../shaders/elementwise.wgsl");
 /// sum, sum_squares, sum_rows, count_zeros.
 pub const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
@@ -64,6 +64,7 @@ const fn k(file: &'static str, source: &'static str, entry: &'static str, storag
 mod table {
     use super::Access::{Read as R, ReadWrite as W};
     use super::*;
+    use crate::backend::UnaryOp;
 
     pub const MATMUL_TILED: Kernel = k("matmul.wgsl", MATMUL, "matmul", &[R, R, W]);
     pub const MATMUL_NAIVE: Kernel = k("matmul.wgsl", MATMUL, "matmul_naive", &[R, R, W]);
@@ -72,14 +73,13 @@ mod table {
     pub const MUL: Kernel = k("elementwise.wgsl", ELEMENTWISE, "mul", &[R, R, W]);
     pub const SCALE: Kernel = k("elementwise.wgsl", ELEMENTWISE, "scale", &[R, W]);
     pub const ADD_BIAS: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add_bias", &[R, R, W]);
-    pub const GELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_forward", &[R, W]);
-    pub const GELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_backward", &[R, R, W]);
-    pub const RELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_forward", &[R, W]);
-    pub const RELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_backward", &[R, R, W]);
-    pub const ELU_PLUS_ONE_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "elu_plus_one_forward", &[R, W]);
-    pub const ELU_PLUS_ONE_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "elu_plus_one_backward", &[R, R, W]);
-    pub const EXP_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "exp_forward", &[R, W]);
-    pub const EXP_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "exp_backward", &[R, R, W]);
+
+    /// The forward and backward entry points of an element-wise unary op, as its row of
+    /// `backend::UnaryOp`'s table names them: x (read) → y; x or y (read), dy (read) → dx.
+    pub const fn unary(op: UnaryOp) -> [Kernel; 2] {
+        let [forward, backward] = op.wgsl();
+        [k("elementwise.wgsl", ELEMENTWISE, forward, &[R, W]), k("elementwise.wgsl", ELEMENTWISE, backward, &[R, R, W])]
+    }
 
     pub const SUM: Kernel = k("reduce.wgsl", REDUCE, "sum", &[R, W]);
     pub const SUM_SQUARES: Kernel = k("reduce.wgsl", REDUCE, "sum_squares", &[R, W]);
