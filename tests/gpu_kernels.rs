@@ -495,12 +495,6 @@ fn optimizer_updates_match_cpu() {
     check("adamw_update param", &back[0], &param);
     check("adamw_update m", &back[1], &m);
     check("adamw_update v", &back[2], &v);
-
-    let (mut param, grad) = (r.vec(n), r.vec(n));
-    let (gp, gg) = (g.upload(&param), g.upload(&grad));
-    g.sgd_update(&gp, &gg, n, 0.05, 0.01);
-    cpu::sgd_update(&mut param, &grad, 0.05, 0.01);
-    check("sgd_update param", &read1(&g, &gp), &param);
 }
 
 // ------------------------------------------------------------------ backend promises

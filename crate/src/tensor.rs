@@ -284,8 +284,9 @@ impl Tensor {
     pub fn storage(&self) -> Ref<'_, Storage> {
         self.0.storage.borrow()
     }
-    /// In-place access for optimizers; a parameter's storage is never shared with a graph node.
-    pub(crate) fn storage_mut(&self) -> std::cell::RefMut<'_, Storage> {
+    /// In-place access, for optimizers (and tests that perturb a parameter); a parameter's storage
+    /// is never shared with a graph node.
+    pub fn storage_mut(&self) -> std::cell::RefMut<'_, Storage> {
         self.0.storage.borrow_mut()
     }
 

@@ -265,13 +265,6 @@ pub fn adamw_update(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32
     }
 }
 
-/// Plain SGD with L2 weight decay folded into the gradient, in place. param, grad: (n)
-pub fn sgd_update(param: &mut [f32], grad: &[f32], lr: f32, weight_decay: f32) {
-    for (w, &g) in param.iter_mut().zip(grad) {
-        *w -= lr * (g + weight_decay * *w);
-    }
-}
-
 /// PCG's output permutation ("RXS M XS") as a 32-bit hash; `shaders/dropout.wgsl` has the same.
 fn pcg_hash(v: u32) -> u32 {
     let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);

@@ -382,13 +382,6 @@ impl Gpu {
         self.dispatch(&s::ADAMW_UPDATE, &params, &[param, grad, m, v], grid_threads(n, 256));
     }
 
-    /// SGD step in place: p = p − lr·(g + weight_decay·p). param, grad: (n)
-    pub fn sgd_update(&self, param: &GpuBuffer, grad: &GpuBuffer, n: usize, lr: f32, weight_decay: f32) {
-        need("sgd_update", "param", param, n);
-        need("sgd_update", "grad", grad, n);
-        self.dispatch(&s::SGD_UPDATE, &[u(n), f(lr), f(weight_decay)], &[param, grad], grid_threads(n, 256));
-    }
-
     /// y = keep(seed, i) ? scale·x : 0 (inverted dropout; also its own backward, on dy). x, y: (n)
     pub fn dropout(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, mask: &DropoutMask) {
         need("dropout", "x", x, n);

@@ -12,7 +12,7 @@ pub const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
 pub const ELEMENTWISE: &str = include_str!("../../../../shaders/elementwise.wgsl");
 /// sum, sum_squares, sum_rows, count_zeros.
 pub const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
-/// AdamW and SGD updates, and ⊥Grad's projection.
+/// The AdamW update and ⊥Grad's projection.
 pub const OPTIM: &str = include_str!("../../../../shaders/optim.wgsl");
 /// Layer normalisation, forward and backward.
 pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
@@ -86,7 +86,6 @@ mod table {
     pub const SUM_ROWS: Kernel = k("reduce.wgsl", REDUCE, "sum_rows", &[R, W]);
 
     pub const ADAMW_UPDATE: Kernel = k("optim.wgsl", OPTIM, "adamw_update", &[W, R, W, W]);
-    pub const SGD_UPDATE: Kernel = k("optim.wgsl", OPTIM, "sgd_update", &[W, R]);
 
     pub const LAYERNORM_FORWARD: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_forward", &[R, R, R, W, W, W]);
     // Both backward entry points declare the same eight bindings:
