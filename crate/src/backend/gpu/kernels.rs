@@ -3,11 +3,12 @@
 //! Outputs are caller-allocated and fully overwritten.
 //!
 //! Each method checks the buffer lengths against the sizes (a short buffer would otherwise read
-//! or write out of bounds, which WebGPU clamps silently), fills the uniform struct in the order
-//! its WGSL declares it, and records one dispatch (two for layernorm_backward) with the grid the
+//! or write out of bounds, which WebGPU clamps silently), fills its shader's uniform struct
+//! (`uniforms.rs`), and records one dispatch (two for layernorm_backward) with the grid the
 //! shader's header comment asks for. Nothing is submitted here.
 
 use super::shaders as s;
+use super::uniforms as wgsl;
 use super::{Gpu, GpuBuffer, grid_1d};
 use crate::backend::cpu::LinearDims;
 use crate::backend::{AdamParams, DropoutMask, MatmulDims, UnaryOp};
@@ -25,12 +26,10 @@ pub const ATTENTION_MAX_T: usize = 1024;
 /// backward keeps 4·H floats in workgroup memory (`MAX_H` in lstm.wgsl).
 pub const LSTM_MAX_H: usize = 256;
 
+/// A size as the u32 the uniform structs hold. A tensor holds far fewer than 2³² values (one
+/// buffer is at most 128 MiB), so this only catches a direct caller's mistake.
 fn u(x: usize) -> u32 {
     u32::try_from(x).expect("size does not fit in u32")
-}
-
-fn f(x: f32) -> u32 {
-    x.to_bits()
 }
 
 /// Panics with the kernel and argument name when a buffer is too short.
@@ -68,9 +67,18 @@ impl Gpu {
         need(k.entry, "a", a, last * d.a_batch_stride + d.m * d.k);
         need(k.entry, "b", b, last * d.b_batch_stride + d.k * d.n);
         need(k.entry, "out", out, d.batch * d.m * d.n);
-        let params = [u(d.batch), u(d.m), u(d.k), u(d.n), d.a_trans as u32, d.b_trans as u32, u(d.a_batch_stride), u(d.b_batch_stride)];
+        let dims = wgsl::Matmul {
+            batch: u(d.batch),
+            m: u(d.m),
+            k: u(d.k),
+            n: u(d.n),
+            a_trans: d.a_trans.into(),
+            b_trans: d.b_trans.into(),
+            a_batch_stride: u(d.a_batch_stride),
+            b_batch_stride: u(d.b_batch_stride),
+        };
         let groups = [u(d.n.div_ceil(tile)), u(d.m.div_ceil(tile)), u(d.batch)];
-        self.dispatch(k, &params, &[a, b, out], groups);
+        self.dispatch(k, &dims, &[a, b, out], groups);
     }
 
     /// out = a + b. a, b, out: (n)
@@ -87,14 +95,14 @@ impl Gpu {
         need(k.entry, "a", a, n);
         need(k.entry, "b", b, n);
         need(k.entry, "out", out, n);
-        self.dispatch(k, &[u(n)], &[a, b, out], grid_threads(n, 256));
+        self.dispatch(k, &wgsl::Elementwise { n: u(n) }, &[a, b, out], grid_threads(n, 256));
     }
 
     /// out = s · a. a, out: (n)
     pub fn scale(&self, a: &GpuBuffer, s: f32, out: &GpuBuffer, n: usize) {
         need("scale", "a", a, n);
         need("scale", "out", out, n);
-        self.dispatch(&s::SCALE, &[u(n), f(s)], &[a, out], grid_threads(n, 256));
+        self.dispatch(&s::SCALE, &wgsl::Scale { n: u(n), s }, &[a, out], grid_threads(n, 256));
     }
 
     /// x: (rows, cols), bias: (cols) → out: (rows, cols), out[r,c] = x[r,c] + bias[c].
@@ -102,14 +110,14 @@ impl Gpu {
         need("add_bias", "x", x, rows * cols);
         need("add_bias", "bias", bias, cols);
         need("add_bias", "out", out, rows * cols);
-        self.dispatch(&s::ADD_BIAS, &[u(rows), u(cols)], &[x, bias, out], grid_threads(rows * cols, 256));
+        self.dispatch(&s::ADD_BIAS, &wgsl::Bias { rows: u(rows), cols: u(cols) }, &[x, bias, out], grid_threads(rows * cols, 256));
     }
 
     /// x: (rows, cols) → out: (cols), out[c] = Σ_r x[r,c] (fixed tree of 16 row lanes).
     pub fn sum_rows(&self, x: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
         need("sum_rows", "x", x, rows * cols);
         need("sum_rows", "out", out, cols);
-        self.dispatch(&s::SUM_ROWS, &[u(rows), u(cols)], &[x, out], grid_threads(cols, 16));
+        self.dispatch(&s::SUM_ROWS, &wgsl::Rows { rows: u(rows), cols: u(cols) }, &[x, out], grid_threads(cols, 16));
     }
 
     /// y = f(x) for `op`, with the entry point its row of `backend::UnaryOp`'s table names. x, y: (n)
@@ -117,7 +125,7 @@ impl Gpu {
         let [k, _] = s::unary(op);
         need(k.entry, "x", x, n);
         need(k.entry, "y", y, n);
-        self.dispatch(&k, &[u(n)], &[x, y], grid_threads(n, 256));
+        self.dispatch(&k, &wgsl::Elementwise { n: u(n) }, &[x, y], grid_threads(n, 256));
     }
 
     /// dx = dy·f'(x) for `op`, from v = x or y as `op.saved()` says. v, dy, dx: (n)
@@ -147,7 +155,7 @@ impl Gpu {
         need(e, "mean", mean, rows);
         need(e, "rstd", rstd, rows);
         let bufs = [x, gamma, beta, y, mean, rstd];
-        self.dispatch(&s::LAYERNORM_FORWARD, &[u(rows), u(cols)], &bufs, grid_1d(rows));
+        self.dispatch(&s::LAYERNORM_FORWARD, &wgsl::Layernorm { rows: u(rows), cols: u(cols) }, &bufs, grid_1d(rows));
     }
 
     /// dy: (rows, cols) → dx: (rows, cols), dgamma, dbeta: (cols) (overwritten). Two dispatches:
@@ -176,7 +184,7 @@ impl Gpu {
         need(e, "dgamma", dgamma, cols);
         need(e, "dbeta", dbeta, cols);
         let bufs = [dy, x, gamma, mean, rstd, dx, dgamma, dbeta];
-        let dims = [u(rows), u(cols)];
+        let dims = wgsl::Layernorm { rows: u(rows), cols: u(cols) };
         self.dispatch(&s::LAYERNORM_BACKWARD_DX, &dims, &bufs, grid_1d(rows));
         self.dispatch(&s::LAYERNORM_BACKWARD_DPARAMS, &dims, &bufs, grid_threads(cols, 64));
     }
@@ -187,7 +195,7 @@ impl Gpu {
         need("gather_rows", "ids", ids, n_ids);
         need("gather_rows", "out", out, n_ids * cols);
         let groups = grid_threads(n_ids * cols, 64);
-        self.dispatch(&s::GATHER_ROWS, &[u(n_ids), u(cols)], &[table, ids, out], groups);
+        self.dispatch(&s::GATHER_ROWS, &wgsl::Gather { n_ids: u(n_ids), cols: u(cols) }, &[table, ids, out], groups);
     }
 
     /// dy: (N, cols), offsets: (rows + 1) u32, order: (N) u32 → out: (rows, cols), the gradient
@@ -197,7 +205,7 @@ impl Gpu {
         need("scatter_rows", "offsets", offsets, rows + 1);
         need("scatter_rows", "out", out, rows * cols);
         let groups = grid_threads(rows * cols, 64);
-        self.dispatch(&s::SCATTER_ROWS, &[u(rows), u(cols)], &[dy, offsets, order, out], groups);
+        self.dispatch(&s::SCATTER_ROWS, &wgsl::Scatter { rows: u(rows), cols: u(cols) }, &[dy, offsets, order, out], groups);
     }
 
     /// qkv: (b, t, 3c) → out: (b, t, c), att: (b, nh, t, t). Causal softmax attention, one
@@ -208,7 +216,7 @@ impl Gpu {
         need("attention_forward", "qkv", qkv, b * t * 3 * c);
         need("attention_forward", "out", out, b * t * c);
         need("attention_forward", "att", att, b * nh * t * t);
-        let dims = [u(b), u(t), u(c), u(nh), 0];
+        let dims = wgsl::Attention { b: u(b), t: u(t), c: u(c), nh: u(nh), has_datt: 0 };
         self.dispatch(&s::ATTENTION_FORWARD, &dims, &[qkv, out, att], grid_1d(b * nh));
     }
 
@@ -245,7 +253,7 @@ impl Gpu {
             need(e, "datt", d, b * nh * t * t);
         }
         // Without datt the kernel never reads binding 5; att stands in for it.
-        let dims = [u(b), u(t), u(c), u(nh), datt.is_some() as u32];
+        let dims = wgsl::Attention { b: u(b), t: u(t), c: u(c), nh: u(nh), has_datt: datt.is_some().into() };
         let bufs = [dout, qkv, att, dqkv, datt.unwrap_or(att)];
         self.dispatch(&s::ATTENTION_BACKWARD, &dims, &bufs, grid_1d(b * nh));
     }
@@ -263,7 +271,7 @@ impl Gpu {
         need(e, "v", v, d.b * d.t * d.c);
         need(e, "out", out, d.b * d.t * d.c);
         need(e, "den", den, d.b * d.nh * d.t);
-        let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
+        let dims = wgsl::LinearAttention { b: u(d.b), t: u(d.t), c: u(d.c), nh: u(d.nh), f: u(d.f) };
         self.dispatch(&s::LINEAR_ATTENTION_FORWARD, &dims, &[fq, fk, v, out, den], grid_1d(d.b * d.nh));
     }
 
@@ -300,7 +308,7 @@ impl Gpu {
         ] {
             need(e, name, buf, len);
         }
-        let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
+        let dims = wgsl::LinearAttention { b: u(d.b), t: u(d.t), c: u(d.c), nh: u(d.nh), f: u(d.f) };
         let groups = grid_1d(d.b * d.nh);
         self.dispatch(&s::LINEAR_ATTENTION_BACKWARD_Q, &dims, &[dout, out, fq, fk, v, den, dfq], groups);
         self.dispatch(&s::LINEAR_ATTENTION_BACKWARD_KV, &dims, &[dout, out, fq, fk, v, den, dfk, dv], groups);
@@ -325,7 +333,7 @@ impl Gpu {
         need(e, "probs", probs, n * v);
         need(e, "correct", correct, n);
         let bufs = [logits, targets, losses, probs, correct];
-        self.dispatch(&s::CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
+        self.dispatch(&s::CROSS_ENTROPY_FORWARD, &wgsl::CrossEntropy { n: u(n), v: u(v) }, &bufs, grid_1d(n));
     }
 
     /// probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) = (probs − onehot)·dloss·scale,
@@ -349,7 +357,7 @@ impl Gpu {
         need(e, "dloss", dloss, 1);
         need(e, "dlogits", dlogits, n * v);
         let groups = grid_threads(n * v, 64);
-        let params = [u(n), u(v), f(scale)];
+        let params = wgsl::CrossEntropyBackward { n: u(n), v: u(v), scale };
         match stablemax_logits {
             None => self.dispatch(&s::CROSS_ENTROPY_BACKWARD, &params, &[probs, targets, dloss, dlogits], groups),
             Some(logits) => {
@@ -363,14 +371,14 @@ impl Gpu {
     pub fn sum(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize, scale: f32) {
         need("sum", "x", x, n);
         need("sum", "out", out, 1);
-        self.dispatch(&s::SUM, &[u(n), f(scale)], &[x, out], [1, 1, 1]);
+        self.dispatch(&s::SUM, &wgsl::Reduce { n: u(n), scale }, &[x, out], [1, 1, 1]);
     }
 
     /// out[0] = Σ x². x: (n). One workgroup, fixed tree.
     pub fn sum_squares(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize) {
         need("sum_squares", "x", x, n);
         need("sum_squares", "out", out, 1);
-        self.dispatch(&s::SUM_SQUARES, &[u(n), f(1.0)], &[x, out], [1, 1, 1]);
+        self.dispatch(&s::SUM_SQUARES, &wgsl::Reduce { n: u(n), scale: 1.0 }, &[x, out], [1, 1, 1]);
     }
 
     /// AdamW step in place. param, grad, m, v: (n)
@@ -378,7 +386,7 @@ impl Gpu {
         for (name, buf) in [("param", param), ("grad", grad), ("m", m), ("v", v)] {
             need("adamw_update", name, buf, n);
         }
-        let params = [u(n), f(p.lr), f(p.beta1), f(p.beta2), f(p.eps), f(p.weight_decay), f(p.bc1), f(p.bc2)];
+        let params = wgsl::Adam { n: u(n), lr: p.lr, beta1: p.beta1, beta2: p.beta2, eps: p.eps, weight_decay: p.weight_decay, bc1: p.bc1, bc2: p.bc2 };
         self.dispatch(&s::ADAMW_UPDATE, &params, &[param, grad, m, v], grid_threads(n, 256));
     }
 
@@ -386,7 +394,7 @@ impl Gpu {
     pub fn dropout(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, mask: &DropoutMask) {
         need("dropout", "x", x, n);
         need("dropout", "y", y, n);
-        let params = [u(n), mask.seed, mask.threshold, f(mask.scale)];
+        let params = wgsl::Dropout { n: u(n), seed: mask.seed, threshold: mask.threshold, scale: mask.scale };
         self.dispatch(&s::DROPOUT_MASK, &params, &[x, y], grid_threads(n, 256));
     }
 
@@ -409,14 +417,14 @@ impl Gpu {
         need(e, "probs", probs, n * v);
         need(e, "correct", correct, n);
         let bufs = [logits, targets, losses, probs, correct];
-        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
+        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_FORWARD, &wgsl::CrossEntropy { n: u(n), v: u(v) }, &bufs, grid_1d(n));
     }
 
     /// out[0] = scale · #{x == 0}. x: (n). One workgroup, fixed tree.
     pub fn count_zeros(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize, scale: f32) {
         need("count_zeros", "x", x, n);
         need("count_zeros", "out", out, 1);
-        self.dispatch(&s::COUNT_ZEROS, &[u(n), f(scale)], &[x, out], [1, 1, 1]);
+        self.dispatch(&s::COUNT_ZEROS, &wgsl::Reduce { n: u(n), scale }, &[x, out], [1, 1, 1]);
     }
 
     /// out = g − (g·w / w·w)·w (⊥Grad). w, g, out: (n). One workgroup, fixed tree.
@@ -424,7 +432,7 @@ impl Gpu {
         for (name, buf) in [("w", w), ("g", g), ("out", out)] {
             need("orthogonal_grad", name, buf, n);
         }
-        self.dispatch(&s::ORTHOGONAL_GRAD, &[u(n)], &[w, g, out], [1, 1, 1]);
+        self.dispatch(&s::ORTHOGONAL_GRAD, &wgsl::Ortho { n: u(n) }, &[w, g, out], [1, 1, 1]);
     }
 
     /// Grokfast's slow-gradient filter: ema_out = alpha·ema + (1−alpha)·grad, then
@@ -434,14 +442,14 @@ impl Gpu {
         for (name, buf) in [("grad", grad), ("ema", ema), ("ema_out", ema_out), ("out", out)] {
             need("grad_filter_ema", name, buf, n);
         }
-        self.dispatch(&s::GRAD_FILTER_EMA, &[u(n), f(alpha), f(lamb)], &[grad, ema, ema_out, out], grid_threads(n, 256));
+        self.dispatch(&s::GRAD_FILTER_EMA, &wgsl::Filter { n: u(n), alpha, lamb }, &[grad, ema, ema_out, out], grid_threads(n, 256));
     }
 
     /// x: (n, v) → y: (n, v) = row-wise log-softmax. One thread per row.
     pub fn log_softmax_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, v: usize) {
         need("log_softmax_forward", "x", x, n * v);
         need("log_softmax_forward", "y", y, n * v);
-        self.dispatch(&s::LOG_SOFTMAX_FORWARD, &[u(n), u(v)], &[x, y], grid_threads(n, 64));
+        self.dispatch(&s::LOG_SOFTMAX_FORWARD, &wgsl::LogSoftmax { n: u(n), v: u(v) }, &[x, y], grid_threads(n, 64));
     }
 
     /// y, dy: (n, v) → dx: (n, v) = dy − exp(y)·rowsum(dy). One thread per row.
@@ -450,7 +458,7 @@ impl Gpu {
         need(e, "y", y, n * v);
         need(e, "dy", dy, n * v);
         need(e, "dx", dx, n * v);
-        self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &[u(n), u(v)], &[y, dy, dx], grid_threads(n, 64));
+        self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &wgsl::LogSoftmax { n: u(n), v: u(v) }, &[y, dy, dx], grid_threads(n, 64));
     }
 
     /// xw: (b, t, 4h), w_h: (h, 4h) → out: (b, t, h); also gates: (b, t, 4h), c, hprev:
@@ -476,7 +484,7 @@ impl Gpu {
         need(e, "gates", gates, b * t * 4 * h);
         need(e, "c", c, b * t * h);
         need(e, "hprev", hprev, b * t * h);
-        self.dispatch(&s::LSTM_FORWARD, &[u(b), u(t), u(h)], &[xw, w_h, out, gates, c, hprev], grid_1d(b));
+        self.dispatch(&s::LSTM_FORWARD, &wgsl::Lstm { b: u(b), t: u(t), h: u(h) }, &[xw, w_h, out, gates, c, hprev], grid_1d(b));
     }
 
     /// dh: (b, t, h), gates: (b, t, 4h), c: (b, t, h), w_h: (h, 4h) → dpre: (b, t, 4h), the
@@ -490,14 +498,14 @@ impl Gpu {
         need(e, "c", c, b * t * h);
         need(e, "w_h", w_h, h * 4 * h);
         need(e, "dpre", dpre, b * t * 4 * h);
-        self.dispatch(&s::LSTM_BACKWARD, &[u(b), u(t), u(h)], &[dh, gates, c, w_h, dpre], grid_1d(b));
+        self.dispatch(&s::LSTM_BACKWARD, &wgsl::Lstm { b: u(b), t: u(t), h: u(h) }, &[dh, gates, c, w_h, dpre], grid_1d(b));
     }
 
     /// att: (rows, t) attention rows → ent: (rows), each row's entropy −Σ a·ln a.
     pub fn attention_entropy_forward(&self, att: &GpuBuffer, ent: &GpuBuffer, rows: usize, t: usize) {
         need("attention_entropy_forward", "att", att, rows * t);
         need("attention_entropy_forward", "ent", ent, rows);
-        self.dispatch(&s::ATTENTION_ENTROPY_FORWARD, &[u(rows), u(t), 0], &[att, ent], grid_threads(rows, 64));
+        self.dispatch(&s::ATTENTION_ENTROPY_FORWARD, &wgsl::AttentionEntropy { n: u(rows), t: u(t), scale: 0.0 }, &[att, ent], grid_threads(rows, 64));
     }
 
     /// att: (n) probabilities, dloss: (1) → datt: (n) = −dloss·scale·(ln a + 1) where a > 0, else 0.
@@ -505,6 +513,6 @@ impl Gpu {
         need("attention_entropy_backward", "att", att, n);
         need("attention_entropy_backward", "dloss", dloss, 1);
         need("attention_entropy_backward", "datt", datt, n);
-        self.dispatch(&s::ATTENTION_ENTROPY_BACKWARD, &[u(n), 0, f(scale)], &[att, dloss, datt], grid_threads(n, 64));
+        self.dispatch(&s::ATTENTION_ENTROPY_BACKWARD, &wgsl::AttentionEntropy { n: u(n), t: 0, scale }, &[att, dloss, datt], grid_threads(n, 64));
     }
 }

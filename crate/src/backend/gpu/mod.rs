@@ -4,8 +4,8 @@
 //!
 //! How work flows (the pattern of wgpu's `repeated_compute` example):
 //! - A kernel method (`kernels.rs`) only *records* a dispatch into the pending encoder; its
-//!   uniform parameters go into a CPU-side slot of the uniform arena. Nothing reaches the GPU
-//!   until `flush`, `read` or a `write` that must be ordered after recorded work.
+//!   uniform struct (`uniforms.rs`) goes into a CPU-side slot of the uniform arena. Nothing
+//!   reaches the GPU until `flush`, `read` or a `write` that must be ordered after recorded work.
 //! - `flush` uploads the arena's used slots with one `queue.write_buffer`, then submits.
 //! - `read` copies any number of buffers into one pooled staging buffer, submits once, maps
 //!   once and awaits the map through a oneshot channel. It never blocks: natively it drives the
@@ -24,6 +24,7 @@ mod pipelines;
 mod pool;
 pub mod shaders;
 pub mod softmax;
+mod uniforms;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -378,11 +379,11 @@ impl Gpu {
         }
     }
 
-    /// Records one dispatch of `kernel`: `params` fill its uniform struct (u32s; f32s as
-    /// `to_bits`), `bufs` bind at 1.., `groups` is the workgroup grid.
-    pub(crate) fn dispatch(&self, kernel: &Kernel, params: &[u32], bufs: &[&GpuBuffer], groups: [u32; 3]) {
+    /// Records one dispatch of `kernel`: `uniforms` is its shader's uniform struct (one of
+    /// `uniforms.rs`, copied byte for byte), `bufs` bind at 1.., `groups` is the workgroup grid.
+    pub(crate) fn dispatch<U: bytemuck::Pod>(&self, kernel: &Kernel, uniforms: &U, bufs: &[&GpuBuffer], groups: [u32; 3]) {
+        const { assert!(size_of::<U>() as u64 <= UNIFORM_SLOT, "a uniform struct must fit one slot of the arena") };
         assert_eq!(bufs.len(), kernel.storage.len(), "{}: wrong number of buffers", kernel.entry);
-        assert!(4 * params.len() as u64 <= UNIFORM_SLOT, "{}: uniform struct too big", kernel.entry);
         assert!(groups.iter().all(|&g| g <= MAX_GROUPS), "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension", kernel.entry);
         if groups.contains(&0) {
             return; // empty tensors: nothing to compute
@@ -394,7 +395,7 @@ impl Gpu {
         }
         let mut p = self.pending.borrow_mut();
         let offset = p.arena.len();
-        p.arena.extend_from_slice(bytemuck::cast_slice(params));
+        p.arena.extend_from_slice(bytemuck::bytes_of(uniforms));
         p.arena.resize(offset + UNIFORM_SLOT as usize, 0);
         for b in bufs {
             p.touched.insert(b.id);
