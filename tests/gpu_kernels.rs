@@ -15,6 +15,11 @@ use std::rc::Rc;
 use papertoys::backend::gpu::{Gpu, GpuBuffer};
 use papertoys::backend::{AdamParams, DropoutMask, MatmulDims, Saved, UnaryOp, cpu};
 
+// The attention benchmark's unfused reference (shaders/softmax.wgsl, heads.wgsl), tested here
+// because a benchmark runs no tests.
+#[path = "../crate/benches/benchmarks/unfused_attention.rs"]
+mod unfused_attention;
+
 // ------------------------------------------------------------------ helpers
 
 fn gpu() -> Rc<Gpu> {
@@ -359,6 +364,29 @@ fn attention_forward_and_backward_match_cpu() {
         check(&format!("attention_forward out {s}"), &back[0], &out);
         check(&format!("attention_forward att {s}"), &back[1], &att);
         check(&format!("attention_backward dqkv {s}"), &back[2], &dqkv);
+    }
+}
+
+#[test]
+fn unfused_attention_matches_the_fused_kernels() {
+    // The benchmark's reference must compute the fused kernels' function: split heads, Q·Kᵀ,
+    // masked softmax, P·V, merge, and the backward in the same style, to rounding.
+    let g = gpu();
+    let mut r = Lcg(16);
+    for (b, t, c, nh) in [(3usize, 4usize, 16usize, 4usize), (2, 37, 24, 3)] {
+        let (qkv, dout) = (r.vec(b * t * 3 * c), r.vec(b * t * c));
+        let (gqkv, gdout) = (g.upload(&qkv), g.upload(&dout));
+        let (out, att, dqkv) = (g.alloc(b * t * c), g.alloc(b * nh * t * t), g.alloc(b * t * 3 * c));
+        g.attention_forward(&gqkv, &out, &att, b, t, c, nh);
+        g.attention_backward(&gdout, &gqkv, &att, &dqkv, b, t, c, nh);
+        let unfused = unfused_attention::UnfusedAttention::new(&g, b, t, c, nh);
+        let (u_out, u_dqkv) = (g.alloc(b * t * c), g.alloc(b * t * 3 * c));
+        unfused.forward(&gqkv, &u_out);
+        unfused.backward(&gdout, &u_dqkv);
+        let back = read(&g, &[&out, &dqkv, &u_out, &u_dqkv]);
+        let s = format!("b={b} t={t} c={c} nh={nh}");
+        check(&format!("unfused out vs fused {s}"), &back[2], &back[0]);
+        check(&format!("unfused dqkv vs fused {s}"), &back[3], &back[1]);
     }
 }
 

@@ -23,7 +23,6 @@ mod kernels;
 mod pipelines;
 mod pool;
 pub mod shaders;
-pub mod softmax;
 mod uniforms;
 
 use std::cell::{Cell, RefCell};
@@ -381,7 +380,8 @@ impl Gpu {
 
     /// Records one dispatch of `kernel`: `uniforms` is its shader's uniform struct (one of
     /// `uniforms.rs`, copied byte for byte), `bufs` bind at 1.., `groups` is the workgroup grid.
-    pub(crate) fn dispatch<U: bytemuck::Pod>(&self, kernel: &Kernel, uniforms: &U, bufs: &[&GpuBuffer], groups: [u32; 3]) {
+    /// Public for kernels outside the engine (the attention benchmark's unfused reference).
+    pub fn dispatch<U: bytemuck::Pod>(&self, kernel: &Kernel, uniforms: &U, bufs: &[&GpuBuffer], groups: [u32; 3]) {
         const { assert!(size_of::<U>() as u64 <= UNIFORM_SLOT, "a uniform struct must fit one slot of the arena") };
         assert_eq!(bufs.len(), kernel.storage.len(), "{}: wrong number of buffers", kernel.entry);
         assert!(groups.iter().all(|&g| g <= MAX_GROUPS), "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension", kernel.entry);
@@ -411,7 +411,7 @@ impl Gpu {
 
 /// The grid for `groups` workgroups along one axis: (min(g, 65535), ceil(g / 65535), 1). Shaders
 /// recover the linear workgroup index as wg.x + wg.y·num_workgroups.x and skip the overshoot.
-pub(crate) fn grid_1d(groups: usize) -> [u32; 3] {
+pub fn grid_1d(groups: usize) -> [u32; 3] {
     let g = groups as u64;
     let max = MAX_GROUPS as u64;
     [g.min(max) as u32, g.div_ceil(max) as u32, 1]

@@ -1,5 +1,7 @@
-//! The shader table of contents: every WGSL file in `shaders/`, included at compile time, and
-//! every compute entry point the GPU backend dispatches, with its binding layout.
+//! The shader table of contents: every WGSL file in `shaders/` that the engine runs, included at
+//! compile time, and every compute entry point the GPU backend dispatches, with its binding
+//! layout. (softmax.wgsl and heads.wgsl serve only the attention benchmark's unfused reference,
+//! which lists them itself: crate/benches/benchmarks/unfused_attention.rs.)
 //!
 //! Binding convention shared by all files: `@group(0) @binding(0)` is a uniform struct of 4-byte
 //! sizes and scalars; storage buffers follow at bindings 1, 2, … in the Rust method's argument
@@ -26,10 +28,6 @@ pub const ATTENTION_ENTROPY: &str = include_str!("../../../../shaders/attention_
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
 pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
-/// Masked causal softmax, for the unfused attention reference that benchmarks time.
-pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
-/// Split and merge attention heads, for the same unfused reference.
-pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
 /// Inverted dropout with a counter-based mask (forward and backward are the same kernel).
 pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 /// Grokfast's slow-gradient (EMA) filter.
@@ -105,11 +103,6 @@ mod table {
 
     pub const CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
     pub const CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
-
-    pub const SOFTMAX_CAUSAL_FORWARD: Kernel = k("softmax.wgsl", SOFTMAX, "softmax_causal_forward", &[R, W]);
-    pub const SOFTMAX_CAUSAL_BACKWARD: Kernel = k("softmax.wgsl", SOFTMAX, "softmax_causal_backward", &[R, R, W]);
-    pub const SPLIT_HEADS: Kernel = k("heads.wgsl", HEADS, "split_heads", &[R, W]);
-    pub const MERGE_HEADS: Kernel = k("heads.wgsl", HEADS, "merge_heads", &[R, W]);
 
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
