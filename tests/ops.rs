@@ -906,3 +906,21 @@ fn linear_attention_refuses_bad_shapes_and_sizes() {
     let err = err.to_string();
     assert!(err.contains("129"), "unhelpful error: {err}");
 }
+
+// ------------------------------------------------------------------ kernel limits
+
+#[test]
+fn kernel_limits_are_the_same_errors_on_both_backends() {
+    // The GPU kernels' limits (crate/src/limits.rs) are checked before either backend runs, so a
+    // CPU run refuses what a GPU run would, with the same message, rather than trapping later.
+    for dev in [Device::Cpu, gpu()] {
+        let too_long = Tensor::zeros(&dev, &[1, 1025, 12]).attention(2).err().expect("T = 1025 is refused");
+        assert_eq!(too_long.to_string(), "attention: sequence length T = 1025 exceeds the kernels' maximum of 1024", "on the {}", dev.name());
+        let (xw, w_h) = (Tensor::zeros(&dev, &[1, 2, 4 * 257]), Tensor::zeros(&dev, &[257, 4 * 257]));
+        let too_wide = xw.lstm(&w_h).err().expect("H = 257 is refused");
+        assert_eq!(too_wide.to_string(), "lstm: hidden size H = 257 exceeds the kernels' maximum of 256", "on the {}", dev.name());
+        let (fq, v) = (Tensor::zeros(&dev, &[1, 2, 129]), Tensor::zeros(&dev, &[1, 2, 4]));
+        let too_many = fq.linear_attention(&fq, &v, 1).err().expect("F = 129 is refused");
+        assert_eq!(too_many.to_string(), "linear_attention: features per head F = 129 exceeds the kernels' maximum of 128", "on the {}", dev.name());
+    }
+}

@@ -14,6 +14,7 @@ use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::{DropoutMask, MatmulDims};
 pub use crate::backend::{Saved, UnaryOp};
 use crate::error::{Error, Result};
+use crate::limits;
 
 /// Where tensors live and kernels run.
 #[derive(Clone)]
@@ -83,6 +84,7 @@ impl Index {
         if let Some(&bad) = ids.iter().find(|&&i| i as usize >= rows) {
             return Err(Error::msg(format!("index {bad} out of range for {rows} rows")));
         }
+        limits::buffer("index", "ids", &[ids.len()])?;
         let gpu = match device {
             Device::Cpu => None,
             Device::Gpu(g) => {
@@ -232,6 +234,7 @@ impl Tensor {
         if data.len() != numel(shape) {
             return Err(Error::msg(format!("from_vec: {} values for shape {:?}", data.len(), shape)));
         }
+        limits::buffer("from_vec", "values", &[data.len()])?;
         let storage = match device {
             Device::Cpu => Storage::Cpu(CpuBuffer::from_vec(data)),
             Device::Gpu(g) => Storage::Gpu(g.upload(&data)),
@@ -260,7 +263,7 @@ impl Tensor {
     }
 
     pub fn zeros(device: &Device, shape: &[usize]) -> Tensor {
-        Tensor::from_vec(device, shape, vec![0.0; numel(shape)], false).expect("shape matches")
+        Tensor::from_vec(device, shape, vec![0.0; numel(shape)], false).expect("the shape of an existing tensor")
     }
 
     pub fn id(&self) -> usize {
@@ -330,6 +333,7 @@ impl Tensor {
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         self.same_device(rhs, "matmul")?;
         let dims = matmul_dims(self.shape(), rhs.shape())?;
+        limits::matmul(&dims)?;
         let mut shape = self.shape().to_vec();
         *shape.last_mut().unwrap() = dims.n;
         let out = run_kernel(
@@ -437,6 +441,7 @@ impl Tensor {
             return Err(Error::msg(format!("gather_rows: index made for {} rows, table has {rows}", idx.rows)));
         }
         let n = idx.len();
+        limits::buffer("gather_rows", "rows gathered × columns N·C", &[n, c])?;
         let [out] = run_kernel(
             self.device(),
             [&*self.storage()],
@@ -456,6 +461,7 @@ impl Tensor {
         if !c3.is_multiple_of(3) || nh == 0 || !c.is_multiple_of(nh) {
             return Err(Error::msg(format!("attention: 3C = {c3} must split into 3 × {nh} heads")));
         }
+        limits::attention(b, t, c, nh)?;
         let [out, att] = run_kernel(
             self.device(),
             [&*self.storage()],
@@ -486,14 +492,7 @@ impl Tensor {
             return Err(bad());
         }
         let d = cpu::LinearDims { b, t, c, nh, f: nf / nh };
-        use crate::backend::gpu::{LINEAR_ATTENTION_MAX_F as MAX_F, LINEAR_ATTENTION_MAX_HS as MAX_HS};
-        if d.f > MAX_F || c / nh > MAX_HS {
-            return Err(Error::msg(format!(
-                "linear_attention: {} features and head size {} per head; at most {MAX_F} and {MAX_HS} are supported",
-                d.f,
-                c / nh
-            )));
-        }
+        limits::linear_attention(&d)?;
         let [out, den] = run_kernel(
             self.device(),
             [&*self.storage(), &*fk.storage(), &*v.storage()],
@@ -533,9 +532,7 @@ impl Tensor {
         if g4 != 4 * h || wg4 != 4 * h || h == 0 {
             return Err(Error::msg(format!("lstm: xw {:?} and w_h {:?} do not agree on 4H", self.shape(), w_h.shape())));
         }
-        if matches!(self.device(), Device::Gpu(_)) && h > crate::backend::gpu::LSTM_MAX_H {
-            return Err(Error::msg(format!("lstm: H = {h} is wider than the GPU kernel's {}", crate::backend::gpu::LSTM_MAX_H)));
-        }
+        limits::lstm(b, t, h)?;
         let [out, gates, c, hprev] = run_kernel(
             self.device(),
             [&*self.storage(), &*w_h.storage()],

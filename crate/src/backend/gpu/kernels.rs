@@ -12,19 +12,7 @@ use super::uniforms as wgsl;
 use super::{Gpu, GpuBuffer, grid_1d};
 use crate::backend::cpu::LinearDims;
 use crate::backend::{AdamParams, DropoutMask, MatmulDims, UnaryOp};
-
-/// Largest feature count F and head size hs linear attention supports: its per-thread scan state
-/// lives in private arrays (`MAX_F`, `MAX_HS` in linear_attention.wgsl).
-pub const LINEAR_ATTENTION_MAX_F: usize = 128;
-pub const LINEAR_ATTENTION_MAX_HS: usize = 128;
-
-/// Longest sequence attention_backward supports: its per-row scratch lives in workgroup memory
-/// (`MAX_T` in attention.wgsl).
-pub const ATTENTION_MAX_T: usize = 1024;
-
-/// Widest LSTM the recurrence kernels support: a thread owns 4 of the hidden units and the
-/// backward keeps 4·H floats in workgroup memory (`MAX_H` in lstm.wgsl).
-pub const LSTM_MAX_H: usize = 256;
+use crate::limits;
 
 /// A size as the u32 the uniform structs hold. A tensor holds far fewer than 2³² values (one
 /// buffer is at most 128 MiB), so this only catches a direct caller's mistake.
@@ -38,11 +26,13 @@ fn need(kernel: &str, name: &str, buf: &GpuBuffer, len: usize) {
     assert!(buf.len() >= len, "{kernel}: {name} has {} elements, needs {len}", buf.len());
 }
 
+/// Panics with `limits`' message when a size is past a kernel's limit. The tensor ops run the
+/// same check first, on both backends, and return it as an error; this catches direct callers.
 #[track_caller]
-fn linear_limits(e: &str, d: &LinearDims) {
-    assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
-    assert!(d.f <= LINEAR_ATTENTION_MAX_F, "{e}: f = {} exceeds the supported {LINEAR_ATTENTION_MAX_F}", d.f);
-    assert!(d.c / d.nh <= LINEAR_ATTENTION_MAX_HS, "{e}: hs = {} exceeds the supported {LINEAR_ATTENTION_MAX_HS}", d.c / d.nh);
+fn within(check: Result<(), limits::Exceeded>) {
+    if let Err(e) = check {
+        panic!("{e}");
+    }
 }
 
 /// Grid for one thread per element with `per_group` threads per workgroup.
@@ -221,7 +211,7 @@ impl Gpu {
     }
 
     /// dout: (b, t, c), qkv: (b, t, 3c), att: (b, nh, t, t) → dqkv: (b, t, 3c) (overwritten).
-    /// t ≤ `ATTENTION_MAX_T`.
+    /// t ≤ `limits::ATTENTION_MAX_T`.
     #[allow(clippy::too_many_arguments)]
     pub fn attention_backward(&self, dout: &GpuBuffer, qkv: &GpuBuffer, att: &GpuBuffer, dqkv: &GpuBuffer, b: usize, t: usize, c: usize, nh: usize) {
         self.attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh);
@@ -244,7 +234,7 @@ impl Gpu {
     ) {
         let e = "attention_backward";
         assert!(nh > 0 && c.is_multiple_of(nh), "{e}: c = {c} is not a multiple of nh = {nh}");
-        assert!(t <= ATTENTION_MAX_T, "{e}: t = {t} exceeds the supported {ATTENTION_MAX_T}");
+        within(limits::attention(b, t, c, nh));
         need(e, "dout", dout, b * t * c);
         need(e, "qkv", qkv, b * t * 3 * c);
         need(e, "att", att, b * nh * t * t);
@@ -259,12 +249,13 @@ impl Gpu {
     }
 
     /// fq, fk: (b, t, nh·f), v: (b, t, c) → out: (b, t, c), den: (b, nh, t). Causal linear
-    /// attention as a scan, one workgroup per (batch, head). f ≤ `LINEAR_ATTENTION_MAX_F`,
-    /// c/nh ≤ `LINEAR_ATTENTION_MAX_HS`.
+    /// attention as a scan, one workgroup per (batch, head). f ≤ `limits::LINEAR_ATTENTION_MAX_F`,
+    /// c/nh ≤ `limits::LINEAR_ATTENTION_MAX_HS`.
     #[allow(clippy::too_many_arguments)]
     pub fn linear_attention_forward(&self, fq: &GpuBuffer, fk: &GpuBuffer, v: &GpuBuffer, out: &GpuBuffer, den: &GpuBuffer, d: LinearDims) {
         let e = "linear_attention_forward";
-        linear_limits(e, &d);
+        assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
+        within(limits::linear_attention(&d));
         let nf = d.b * d.t * d.nh * d.f;
         need(e, "fq", fq, nf);
         need(e, "fk", fk, nf);
@@ -293,7 +284,8 @@ impl Gpu {
         d: LinearDims,
     ) {
         let e = "linear_attention_backward";
-        linear_limits(e, &d);
+        assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
+        within(limits::linear_attention(&d));
         let (nc, nf) = (d.b * d.t * d.c, d.b * d.t * d.nh * d.f);
         for (name, buf, len) in [
             ("dout", dout, nc),
@@ -462,7 +454,7 @@ impl Gpu {
     }
 
     /// xw: (b, t, 4h), w_h: (h, 4h) → out: (b, t, h); also gates: (b, t, 4h), c, hprev:
-    /// (b, t, h) for the backward pass. One workgroup per sequence; h ≤ `LSTM_MAX_H`.
+    /// (b, t, h) for the backward pass. One workgroup per sequence; h ≤ `limits::LSTM_MAX_H`.
     #[allow(clippy::too_many_arguments)]
     pub fn lstm_forward(
         &self,
@@ -477,7 +469,7 @@ impl Gpu {
         h: usize,
     ) {
         let e = "lstm_forward";
-        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        within(limits::lstm(b, t, h));
         need(e, "xw", xw, b * t * 4 * h);
         need(e, "w_h", w_h, h * 4 * h);
         need(e, "out", out, b * t * h);
@@ -492,7 +484,7 @@ impl Gpu {
     #[allow(clippy::too_many_arguments)]
     pub fn lstm_backward(&self, dh: &GpuBuffer, gates: &GpuBuffer, c: &GpuBuffer, w_h: &GpuBuffer, dpre: &GpuBuffer, b: usize, t: usize, h: usize) {
         let e = "lstm_backward";
-        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        within(limits::lstm(b, t, h));
         need(e, "dh", dh, b * t * h);
         need(e, "gates", gates, b * t * 4 * h);
         need(e, "c", c, b * t * h);

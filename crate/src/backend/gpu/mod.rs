@@ -30,8 +30,6 @@ use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-pub use kernels::LSTM_MAX_H;
-pub use kernels::{LINEAR_ATTENTION_MAX_F, LINEAR_ATTENTION_MAX_HS};
 use pipelines::{Pipelines, UNIFORM_SLOT};
 pub use pool::GpuBuffer;
 use pool::Pool;
@@ -42,7 +40,7 @@ use shaders::Kernel;
 const ARENA_BYTES: u64 = 4096 * UNIFORM_SLOT;
 
 /// WebGPU's limit on workgroups per dispatch dimension.
-pub(crate) const MAX_GROUPS: u32 = 65535;
+const MAX_GROUPS: u32 = crate::limits::MAX_WORKGROUPS_PER_DIMENSION as u32;
 
 /// Counters for tests and the benchmark: how much the backend created and launched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,7 +116,7 @@ pub struct Gpu {
 
 impl Gpu {
     /// Opens the first adapter wgpu offers (a CPU adapter such as Mesa's lavapipe counts) and
-    /// a device with WebGPU's default limits, plus the adapter's larger buffer sizes.
+    /// a device with WebGPU's default limits, plus the adapter's larger maximum buffer size.
     pub async fn new() -> Result<Rc<Gpu>, String> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -133,9 +131,10 @@ impl Gpu {
         let info = adapter.get_info();
         let have = adapter.limits();
         let mut limits = wgpu::Limits::default();
-        // Big activations (B·T·V logits) want more than the 128/256 MiB defaults when the
-        // adapter has it; everything else stays at the defaults every WebGPU device offers.
-        limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.max(have.max_storage_buffer_binding_size);
+        // Every limit stays at the defaults every WebGPU device offers, so that a run behaves the
+        // same everywhere: the tensor ops refuse a tensor past the default 128 MiB binding
+        // (`limits::MAX_BUFFER_BYTES`) on both backends. Only the staging buffer of a read,
+        // which holds several tensors at once and is never bound, may grow past the default.
         limits.max_buffer_size = limits.max_buffer_size.max(have.max_buffer_size);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
