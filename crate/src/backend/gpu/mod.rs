@@ -267,15 +267,6 @@ impl Gpu {
         self.queue.write_buffer(&buf.raw, 0, bytes);
     }
 
-    /// Copies all of `src` into `dst` (same length), recorded into the pending encoder.
-    pub fn copy(&self, src: &GpuBuffer, dst: &GpuBuffer) {
-        assert_eq!(src.len, dst.len, "copy: lengths differ ({} vs {})", src.len, dst.len);
-        let mut p = self.pending.borrow_mut();
-        p.touched.insert(src.id);
-        p.touched.insert(dst.id);
-        p.encoder(&self.device).copy_buffer_to_buffer(&src.raw, 0, &dst.raw, 0, src.bytes());
-    }
-
     /// Submits the pending encoder, if any.
     pub fn flush(&self) {
         let mut p = self.pending.borrow_mut();
