@@ -1,5 +1,6 @@
 //! `Tensor`: a shape, a shared storage on one device, and the op that made it (for autograd).
-//! The backend is data, not a type parameter (as in candle): each op checks its inputs once,
+//! The backend is data, not a type parameter (as in candle): each op checks its inputs once
+//! (shapes, devices, and the kernels' size limits of `limits`, on both backends alike),
 //! runs the CPU or the GPU kernel of the same name by matching on the device, and records
 //! itself so that `autograd::backward` can walk the graph. Toys and `nn` never name a backend.
 //!
