@@ -30,6 +30,7 @@ macro_rules! unary_ops {
         }
 
         impl UnaryOp {
+            /// Every op, in the table's order.
             pub const ALL: &[UnaryOp] = &[$(UnaryOp::$op),*];
 
             /// Its name, that of its `Tensor` method.
