@@ -18,7 +18,7 @@
 // from 0.0: no atomics, no cross-thread float reduction, so a run repeats exactly.
 //
 // Host limits: T <= MAX_T (1024) for the backward (one f32 per row lives in workgroup memory,
-// 4 KiB of the 16 KiB WebGPU guarantees). hs is unrestricted (dq and dk are accumulated in
+// 4 KiB of the 16 KiB WebGPU guarantees); crate/src/limits.rs holds it for both backends. hs is unrestricted (dq and dk are accumulated in
 // chunks of HS_CHUNK channels). Every element of out, att and dqkv is overwritten.
 
 // has_datt (backward only): 1 when binding 5 holds an extra gradient on the probabilities.

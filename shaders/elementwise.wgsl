@@ -1,5 +1,7 @@
 // elementwise.wgsl — one thread per element: add, mul, scale, add_bias, and the GELU, ReLU, elu+1
-// and exp activations forward and backward (spec: docs/kernels.md).
+// and exp activations forward and backward (spec: docs/kernels.md). The activations are the rows
+// of `UnaryOp`'s table (crate/src/backend/unary.rs), which names each one's two entry points here;
+// the host dispatches them all through `Gpu::unary_forward` / `unary_backward`.
 //
 // Shapes: every array is (n) flat; add_bias reads x, out as (rows, cols) and bias as (cols).
 //   add:           out = a + b                 mul:           out = a · b

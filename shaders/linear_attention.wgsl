@@ -19,7 +19,8 @@
 //                 of G for dv (a reverse scan over t).
 // with dA_t = dout_t / den_t and dD_t = −(dout_t·out_t) / den_t, recomputed by every thread.
 //
-// Host limits: F ≤ MAX_F and hs ≤ MAX_HS (the per-thread state lives in private arrays).
+// Host limits: F ≤ MAX_F and hs ≤ MAX_HS (the per-thread state lives in private arrays);
+// crate/src/limits.rs declares them for both backends.
 
 struct Dims { b: u32, t: u32, c: u32, nh: u32, f: u32 }
 

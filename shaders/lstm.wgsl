@@ -15,7 +15,7 @@
 //
 // Workgroup layout: one workgroup of 64 threads per sequence b; dispatch
 // (min(B, 65535), ceil(B / 65535), 1), b = wg.x + wg.y·nwg.x, groups past B return. Thread l
-// owns the units j = l, l+64, l+128, l+192 (H ≤ MAX_H = 256) and keeps their c (forward) or dc
+// owns the units j = l, l+64, l+128, l+192 (H ≤ MAX_H = 256, declared for both backends in crate/src/limits.rs) and keeps their c (forward) or dc
 // (backward) in registers; h_{t-1} (forward) or dpre_{t+1} (backward) is shared in workgroup
 // memory, written between two barriers per step. Each sum is one thread's loop over an
 // ascending index from 0.0: no atomics, so a run repeats exactly on one device.

@@ -5,7 +5,6 @@
 //     m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
 //     p = p − lr·wd·p;      p = p − lr·(m/bc1)/(sqrt(v/bc2) + eps)
 //     bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ come from the host, so both backends use the same f32s.
-//   sgd_update: p = p − lr·(g + wd·p)
 //   orthogonal_grad (⊥Grad, Prieto et al. 2025, §5): out = g − (g·w / w·w)·w (out = g when w = 0),
 //     for one parameter tensor; ONE workgroup of 256 threads, dispatch (1, 1, 1): thread l sums
 //     the products of elements l, l+256, … ascending, then a fixed tree (s = 128, …, 1), then
@@ -15,8 +14,8 @@
 // dispatches (min(g, 65535), ceil(g / 65535), 1); index = (wg.x + wg.y·nwg.x)·256 + lid.
 // Nothing is summed across threads.
 //
-// Bindings follow the Rust argument order: adamw 1 param rw, 2 grad r, 3 m rw, 4 v rw;
-// sgd 1 param rw, 2 grad r. The uniform structs list the scalars in the spec's order.
+// Bindings follow the Rust argument order: adamw 1 param rw, 2 grad r, 3 m rw, 4 v rw.
+// The uniform structs list the scalars in the spec's order.
 
 struct AdamDims {
     n: u32,
@@ -28,10 +27,8 @@ struct AdamDims {
     bc1: f32,
     bc2: f32,
 }
-struct SgdDims { n: u32, lr: f32, weight_decay: f32 }
 
 @group(0) @binding(0) var<uniform> adam: AdamDims;
-@group(0) @binding(0) var<uniform> sgd: SgdDims;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
@@ -53,15 +50,6 @@ fn adamw_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     p -= adam.lr * adam.weight_decay * p;
     p -= adam.lr * (mi / adam.bc1) / (sqrt(vi / adam.bc2) + adam.eps);
     param[i] = p;
-}
-
-@compute @workgroup_size(256)
-fn sgd_update(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_index) lid: u32) {
-    let i = (wg.x + wg.y * nwg.x) * WG + lid;
-    if (i >= sgd.n) { return; }
-    let p = param[i];
-    param[i] = p - sgd.lr * (grad[i] + sgd.weight_decay * p);
 }
 
 struct OrthoDims { n: u32 }

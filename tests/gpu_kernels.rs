@@ -13,7 +13,12 @@
 use std::rc::Rc;
 
 use papertoys::backend::gpu::{Gpu, GpuBuffer};
-use papertoys::backend::{AdamParams, DropoutMask, MatmulDims, cpu};
+use papertoys::backend::{AdamParams, DropoutMask, MatmulDims, Saved, UnaryOp, cpu};
+
+// The attention benchmark's unfused reference (shaders/softmax.wgsl, heads.wgsl), tested here
+// because a benchmark runs no tests.
+#[path = "../crate/benches/benchmarks/unfused_attention.rs"]
+mod unfused_attention;
 
 // ------------------------------------------------------------------ helpers
 
@@ -113,11 +118,9 @@ fn upload_read_round_trip_and_write_ordering() {
     let out = g.alloc(1000);
     g.scale(&a, 2.0, &out, 1000);
     g.write(&a, &vec![1.0; 1000]);
-    let b = g.alloc(1000);
-    g.copy(&a, &b);
-    let [o, bb] = <[Vec<f32>; 2]>::try_from(read(&g, &[&out, &b])).unwrap();
+    let [o, aa] = <[Vec<f32>; 2]>::try_from(read(&g, &[&out, &a])).unwrap();
     assert_eq!(o, data.iter().map(|x| 2.0 * x).collect::<Vec<_>>());
-    assert_eq!(bb, vec![1.0; 1000]);
+    assert_eq!(aa, vec![1.0; 1000]);
 }
 
 // ------------------------------------------------------------------ elementwise
@@ -142,34 +145,47 @@ fn elementwise_kernels_match_cpu() {
         g.scale(&ga, -0.37, &gout, n);
         cpu::scale(&a, -0.37, &mut cpu_out);
         check(&format!("scale n={n}"), &read1(&g, &gout), &cpu_out);
+    }
+}
 
-        g.gelu_forward(&ga, &gout, n);
-        cpu::gelu_forward(&a, &mut cpu_out);
-        check(&format!("gelu_forward n={n}"), &read1(&g, &gout), &cpu_out);
-
-        g.gelu_backward(&ga, &gb, &gout, n);
-        cpu::gelu_backward(&a, &b, &mut cpu_out);
-        check(&format!("gelu_backward n={n}"), &read1(&g, &gout), &cpu_out);
-
-        g.relu_forward(&ga, &gout, n);
-        cpu::relu_forward(&a, &mut cpu_out);
-        check(&format!("relu_forward n={n}"), &read1(&g, &gout), &cpu_out);
-
-        g.relu_backward(&ga, &gb, &gout, n);
-        cpu::relu_backward(&a, &b, &mut cpu_out);
-        check(&format!("relu_backward n={n}"), &read1(&g, &gout), &cpu_out);
+#[test]
+fn unary_ops_match_cpu() {
+    let g = gpu();
+    let mut r = Lcg(15);
+    for &op in UnaryOp::ALL {
+        for n in [1usize, 255, 257, 10_007] {
+            let (x, dy) = (r.vec_in(n, -8.0, 8.0), r.vec(n));
+            let (gx, gdy, gy, gdx) = (g.upload(&x), g.upload(&dy), g.alloc(n), g.alloc(n));
+            let (mut y, mut dx) = (vec![0.0; n], vec![0.0; n]);
+            g.unary_forward(op, &gx, &gy, n);
+            cpu::unary_forward(op, &x, &mut y);
+            // The backward reads x, or the output y, each device its own.
+            match op.saved() {
+                Saved::Input => {
+                    g.unary_backward(op, &gx, &gdy, &gdx, n);
+                    cpu::unary_backward(op, &x, &dy, &mut dx);
+                }
+                Saved::Output => {
+                    g.unary_backward(op, &gy, &gdy, &gdx, n);
+                    cpu::unary_backward(op, &y, &dy, &mut dx);
+                }
+            }
+            let back = read(&g, &[&gy, &gdx]);
+            check(&format!("{} forward n={n}", op.name()), &back[0], &y);
+            check(&format!("{} backward n={n}", op.name()), &back[1], &dx);
+        }
     }
     // GELU far into both tails, where a naive tanh overflows.
     let x = vec![-100.0, -30.0, -9.0, 0.0, 9.0, 30.0, 100.0];
     let (gx, gy, gdx, gones) = (g.upload(&x), g.alloc(7), g.alloc(7), g.upload(&[1.0; 7]));
-    g.gelu_forward(&gx, &gy, 7);
-    g.gelu_backward(&gx, &gones, &gdx, 7);
+    g.unary_forward(UnaryOp::Gelu, &gx, &gy, 7);
+    g.unary_backward(UnaryOp::Gelu, &gx, &gones, &gdx, 7);
     let (mut y, mut dx) = (vec![0.0; 7], vec![0.0; 7]);
-    cpu::gelu_forward(&x, &mut y);
-    cpu::gelu_backward(&x, &[1.0; 7], &mut dx);
+    cpu::unary_forward(UnaryOp::Gelu, &x, &mut y);
+    cpu::unary_backward(UnaryOp::Gelu, &x, &[1.0; 7], &mut dx);
     let back = read(&g, &[&gy, &gdx]);
-    check("gelu_forward tails", &back[0], &y);
-    check("gelu_backward tails", &back[1], &dx);
+    check("gelu forward tails", &back[0], &y);
+    check("gelu backward tails", &back[1], &dx);
 }
 
 #[test]
@@ -199,10 +215,10 @@ fn grids_past_65535_workgroups_split_over_y() {
     let n = 65535 * 256 + 1000;
     let x: Vec<f32> = (0..n).map(|i| (i % 1013) as f32 - 500.0).collect();
     let (gx, gy) = (g.upload(&x), g.alloc(n));
-    g.relu_forward(&gx, &gy, n);
+    g.unary_forward(UnaryOp::Relu, &gx, &gy, n);
     let mut y = vec![0.0; n];
-    cpu::relu_forward(&x, &mut y);
-    check("relu_forward n > 65535*256", &read1(&g, &gy), &y);
+    cpu::unary_forward(UnaryOp::Relu, &x, &mut y);
+    check("relu forward n > 65535*256", &read1(&g, &gy), &y);
 
     // gather_rows has 64 threads per workgroup: 33_000 × 128 outputs need 66_000 workgroups.
     let mut r = Lcg(3);
@@ -350,6 +366,29 @@ fn attention_forward_and_backward_match_cpu() {
 }
 
 #[test]
+fn unfused_attention_matches_the_fused_kernels() {
+    // The benchmark's reference must compute the fused kernels' function: split heads, Q·Kᵀ,
+    // masked softmax, P·V, merge, and the backward in the same style, to rounding.
+    let g = gpu();
+    let mut r = Lcg(16);
+    for (b, t, c, nh) in [(3usize, 4usize, 16usize, 4usize), (2, 37, 24, 3)] {
+        let (qkv, dout) = (r.vec(b * t * 3 * c), r.vec(b * t * c));
+        let (gqkv, gdout) = (g.upload(&qkv), g.upload(&dout));
+        let (out, att, dqkv) = (g.alloc(b * t * c), g.alloc(b * nh * t * t), g.alloc(b * t * 3 * c));
+        g.attention_forward(&gqkv, &out, &att, b, t, c, nh);
+        g.attention_backward(&gdout, &gqkv, &att, &dqkv, b, t, c, nh);
+        let unfused = unfused_attention::UnfusedAttention::new(&g, b, t, c, nh);
+        let (u_out, u_dqkv) = (g.alloc(b * t * c), g.alloc(b * t * 3 * c));
+        unfused.forward(&gqkv, &u_out);
+        unfused.backward(&gdout, &u_dqkv);
+        let back = read(&g, &[&out, &dqkv, &u_out, &u_dqkv]);
+        let s = format!("b={b} t={t} c={c} nh={nh}");
+        check(&format!("unfused out vs fused {s}"), &back[2], &back[0]);
+        check(&format!("unfused dqkv vs fused {s}"), &back[3], &back[1]);
+    }
+}
+
+#[test]
 fn lstm_forward_and_backward_match_cpu() {
     let g = gpu();
     let mut r = Lcg(14);
@@ -482,12 +521,6 @@ fn optimizer_updates_match_cpu() {
     check("adamw_update param", &back[0], &param);
     check("adamw_update m", &back[1], &m);
     check("adamw_update v", &back[2], &v);
-
-    let (mut param, grad) = (r.vec(n), r.vec(n));
-    let (gp, gg) = (g.upload(&param), g.upload(&grad));
-    g.sgd_update(&gp, &gg, n, 0.05, 0.01);
-    cpu::sgd_update(&mut param, &grad, 0.05, 0.01);
-    check("sgd_update param", &read1(&g, &gp), &param);
 }
 
 // ------------------------------------------------------------------ backend promises
@@ -499,7 +532,7 @@ fn mlp_step(g: &Rc<Gpu>, x: &GpuBuffer, w: &GpuBuffer, wm: &GpuBuffer, wv: &GpuB
     let d = dims(1, n, c, v, false, false);
     let (logits, act) = (g.alloc(n * v), g.alloc(n * v));
     g.matmul(x, w, &logits, &d);
-    g.gelu_forward(&logits, &act, n * v);
+    g.unary_forward(UnaryOp::Gelu, &logits, &act, n * v);
     let (losses, probs, correct) = (g.alloc(n), g.alloc(n * v), g.alloc(n));
     g.cross_entropy_forward(&act, targets, &losses, &probs, &correct, n, v);
     let loss = g.alloc(1);
@@ -507,7 +540,7 @@ fn mlp_step(g: &Rc<Gpu>, x: &GpuBuffer, w: &GpuBuffer, wm: &GpuBuffer, wv: &GpuB
     let one = g.upload(&[1.0]);
     let (dact, dlogits, dw) = (g.alloc(n * v), g.alloc(n * v), g.alloc(c * v));
     g.cross_entropy_backward(&probs, targets, &one, &dact, n, v, 1.0 / n as f32, None);
-    g.gelu_backward(&logits, &dact, &dlogits, n * v);
+    g.unary_backward(UnaryOp::Gelu, &logits, &dact, &dlogits, n * v);
     g.matmul(x, &dlogits, &dw, &dims(1, c, n, v, true, false));
     let p = AdamParams { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, bc1: 0.1, bc2: 0.001 };
     g.adamw_update(w, &dw, wm, wv, c * v, &p);
@@ -584,7 +617,7 @@ fn same_kernels_twice_are_bit_identical() {
 
 #[test]
 fn more_dispatches_than_the_uniform_arena_holds() {
-    // 7500 dispatches without a read: the 4096-slot uniform arena fills, the backend flushes
+    // 10000 dispatches without a read: the 4096-slot uniform arena fills, the backend flushes
     // early and starts the arena over, and every dispatch must still see its own parameters
     // (a dispatch reading another's slot would scale by 2 or 0.5 twice and break the count).
     let g = gpu();
@@ -593,12 +626,12 @@ fn more_dispatches_than_the_uniform_arena_holds() {
         g.scale(&a, 2.0, &b, 3);
         g.scale(&b, 0.5, &a, 3);
         g.add(&a, &one, &b, 3);
-        g.copy(&b, &a); // a += 1
+        g.scale(&b, 1.0, &a, 3); // a += 1
     }
     assert_eq!(read1(&g, &a), vec![2500.0; 3]);
     let s = g.stats();
-    assert_eq!(s.dispatches, 7500);
-    assert!(s.submissions >= 2, "7500 dispatches cannot share one 4096-slot arena: {s:?}");
+    assert_eq!(s.dispatches, 10_000);
+    assert!(s.submissions >= 3, "10000 dispatches cannot share one 4096-slot arena: {s:?}");
 }
 
 #[test]
@@ -684,30 +717,5 @@ fn linear_attention_forward_and_backward_match_cpu() {
         check(&format!("linear_attention_backward dfq {s}"), &back[2], &dq);
         check(&format!("linear_attention_backward dfk {s}"), &back[3], &dk);
         check(&format!("linear_attention_backward dv {s}"), &back[4], &dv);
-    }
-}
-
-#[test]
-fn elu_plus_one_and_exp_match_cpu() {
-    let g = gpu();
-    let mut r = Lcg(15);
-    for n in [1usize, 257, 10_007] {
-        let (x, dy) = (r.vec_in(n, -8.0, 8.0), r.vec(n));
-        let (gx, gdy, gy, gdx) = (g.upload(&x), g.upload(&dy), g.alloc(n), g.alloc(n));
-        let (mut y, mut dx) = (vec![0.0; n], vec![0.0; n]);
-        g.elu_plus_one_forward(&gx, &gy, n);
-        g.elu_plus_one_backward(&gx, &gdy, &gdx, n);
-        cpu::elu_plus_one_forward(&x, &mut y);
-        cpu::elu_plus_one_backward(&x, &dy, &mut dx);
-        let back = read(&g, &[&gy, &gdx]);
-        check(&format!("elu_plus_one_forward n={n}"), &back[0], &y);
-        check(&format!("elu_plus_one_backward n={n}"), &back[1], &dx);
-        g.exp_forward(&gx, &gy, n);
-        g.exp_backward(&gy, &gdy, &gdx, n);
-        cpu::exp_forward(&x, &mut y);
-        cpu::exp_backward(&y.clone(), &dy, &mut dx);
-        let back = read(&g, &[&gy, &gdx]);
-        check(&format!("exp_forward n={n}"), &back[0], &y);
-        check(&format!("exp_backward n={n}"), &back[1], &dx);
     }
 }

@@ -22,7 +22,7 @@ use papertoys::autograd::backward;
 use papertoys::backend::DropoutMask;
 use papertoys::backend::gpu::Gpu;
 use papertoys::nn::{Param, Transformer, TransformerShape};
-use papertoys::optim::{AdamW, Sgd, SlowGradientFilter};
+use papertoys::optim::{AdamW, SlowGradientFilter};
 use papertoys::rng::Rng;
 use papertoys::tensor::{Device, Index, Tensor};
 
@@ -338,18 +338,6 @@ fn adamw_steps_by_sign_of_constant_gradient_plus_decay() {
     check("AdamW step 2", ("got", "by hand"), &vals(&p), &[0.7811, -0.7811, 0.49005], tol);
 }
 
-#[test]
-fn sgd_steps_against_gradient_plus_l2() {
-    let cpu = Device::Cpu;
-    // p ← p − lr·(g + wd·p), lr = 0.1, wd = 0.01:
-    // 1 − 0.1·(0.5 + 0.01) = 0.949;  −2 − 0.1·(1 − 0.02) = −2.098
-    let p = param(&cpu, &[2], &[1., -2.]);
-    let params = [Param { name: "p".into(), tensor: p.clone() }];
-    let grads = backward(&weighted_sum(&p, &[0.5, 1.])).unwrap();
-    Sgd { lr: 0.1, weight_decay: 0.01 }.step(&params, &grads).unwrap();
-    check("SGD step", ("got", "by hand"), &vals(&p), &[0.949, -2.098], HAND);
-}
-
 // ------------------------------------------------------------------ gradients vs finite differences, and GPU parity
 
 type OpFn = fn(&Device, &[Tensor]) -> Result<Tensor>;
@@ -536,13 +524,9 @@ fn tiny_forward(model: &Transformer, dev: &Device) -> (Tensor, Tensor, Tensor) {
     (logits, loss, acc)
 }
 
-/// Adds `delta` to element j of a CPU parameter. The engine has no public setter, so this is an
-/// SGD step with lr = −delta along the gradient of L = p_j, which is the one-hot e_j.
+/// Adds `delta` to element j of a CPU parameter, in place, as an optimizer would.
 fn nudge(p: &Param, j: usize, delta: f32) {
-    let mut e = vec![0.; p.tensor.numel()];
-    e[j] = 1.;
-    let grads = backward(&weighted_sum(&p.tensor, &e)).unwrap();
-    Sgd { lr: -delta, weight_decay: 0. }.step(std::slice::from_ref(p), &grads).unwrap();
+    p.tensor.storage_mut().cpu_mut()[j] += delta;
 }
 
 #[test]
@@ -607,29 +591,22 @@ fn gpu_matches_cpu_on_sums_and_accuracy_with_ties() {
 
 #[test]
 fn gpu_matches_cpu_over_five_optimizer_steps() {
-    // Softmax regression, logits = X·W + b, trained 5 steps by AdamW and by SGD on each device.
+    // Softmax regression, logits = X·W + b, trained 5 steps by AdamW on each device.
     let mut r = Rng::stream(5, "optim");
     let (x, w0, b0) = (uniform(&mut r, 24, -1., 1.), uniform(&mut r, 12, -0.5, 0.5), uniform(&mut r, 3, -0.5, 0.5));
     on_both_devices("5 optimizer steps", PARITY, |dev| {
-        let mut out = vec![];
-        for opt in ["adamw", "sgd"] {
-            let (w, b) = (param(dev, &[4, 3], &w0), param(dev, &[3], &b0));
-            let params = [Param { name: "w".into(), tensor: w.clone() }, Param { name: "b".into(), tensor: b.clone() }];
-            let mut adam = AdamW::new(&params, 0.05, 0.1, 0.999);
-            let mut losses = vec![];
-            for _ in 0..5 {
-                let logits = tensor(dev, &[6, 4], &x).matmul(&w).unwrap().add_bias(&b).unwrap();
-                let (loss, _) = logits.cross_entropy(&index(dev, &[0, 1, 2, 2, 1, 0], 3)).unwrap();
-                let grads = backward(&loss).unwrap();
-                losses.push(vals(&loss)[0]);
-                match opt {
-                    "adamw" => adam.step(&params, &grads).unwrap(),
-                    _ => Sgd { lr: 0.5, weight_decay: 0.01 }.step(&params, &grads).unwrap(),
-                }
-            }
-            out.extend([(format!("{opt} losses"), losses), (format!("{opt} w"), vals(&w)), (format!("{opt} b"), vals(&b))]);
+        let (w, b) = (param(dev, &[4, 3], &w0), param(dev, &[3], &b0));
+        let params = [Param { name: "w".into(), tensor: w.clone() }, Param { name: "b".into(), tensor: b.clone() }];
+        let mut adam = AdamW::new(&params, 0.05, 0.1, 0.999);
+        let mut losses = vec![];
+        for _ in 0..5 {
+            let logits = tensor(dev, &[6, 4], &x).matmul(&w).unwrap().add_bias(&b).unwrap();
+            let (loss, _) = logits.cross_entropy(&index(dev, &[0, 1, 2, 2, 1, 0], 3)).unwrap();
+            let grads = backward(&loss).unwrap();
+            losses.push(vals(&loss)[0]);
+            adam.step(&params, &grads).unwrap();
         }
-        out
+        vec![("losses".into(), losses), ("w".into(), vals(&w)), ("b".into(), vals(&b))]
     });
 }
 
@@ -712,7 +689,7 @@ fn stablemax_cross_entropy_by_hand() {
     let c = logits.cross_entropy_with(&index(&cpu, &[1, 0], 2), Normalizer::StableMax).unwrap();
     expect("loss", &c.loss, &[1], &[1.175688]);
     expect("accuracy", &c.acc, &[1], &[0.5]);
-    expect("per-example losses", &c.losses, &[2], &[0.405465, 1.945910]);
+    expect("per-example losses", &c.losses, &[2], &[0.405465, 1.94591]);
     // dL/dl = (p − onehot)/N/(1 + |l|): row 0 ([⅓ ⅔] − [0 1])/2/[1 2] = [1/6 −1/12];
     // row 1 ([1/7 6/7] − [1 0])/2/[2 3] = [−3/14 1/7]
     let g = backward(&c.loss).unwrap();
@@ -928,4 +905,22 @@ fn linear_attention_refuses_bad_shapes_and_sizes() {
     let Err(err) = wide.linear_attention(&wide, &tensor(&cpu, &[1, 1, 2], &[1.; 2]), 1) else { panic!("129 features per head were accepted") };
     let err = err.to_string();
     assert!(err.contains("129"), "unhelpful error: {err}");
+}
+
+// ------------------------------------------------------------------ kernel limits
+
+#[test]
+fn kernel_limits_are_the_same_errors_on_both_backends() {
+    // The GPU kernels' limits (crate/src/limits.rs) are checked before either backend runs, so a
+    // CPU run refuses what a GPU run would, with the same message, rather than trapping later.
+    for dev in [Device::Cpu, gpu()] {
+        let too_long = Tensor::zeros(&dev, &[1, 1025, 12]).attention(2).err().expect("T = 1025 is refused");
+        assert_eq!(too_long.to_string(), "attention: sequence length T = 1025 exceeds the kernels' maximum of 1024", "on the {}", dev.name());
+        let (xw, w_h) = (Tensor::zeros(&dev, &[1, 2, 4 * 257]), Tensor::zeros(&dev, &[257, 4 * 257]));
+        let too_wide = xw.lstm(&w_h).err().expect("H = 257 is refused");
+        assert_eq!(too_wide.to_string(), "lstm: hidden size H = 257 exceeds the kernels' maximum of 256", "on the {}", dev.name());
+        let (fq, v) = (Tensor::zeros(&dev, &[1, 2, 129]), Tensor::zeros(&dev, &[1, 2, 4]));
+        let too_many = fq.linear_attention(&fq, &v, 1).err().expect("F = 129 is refused");
+        assert_eq!(too_many.to_string(), "linear_attention: features per head F = 129 exceeds the kernels' maximum of 128", "on the {}", dev.name());
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::backend::{MatmulDims, cpu};
 use crate::error::{Error, Result};
-use crate::tensor::{Normalizer, Op, Storage, Tensor, numel, run_kernel};
+use crate::tensor::{Normalizer, Op, Saved, Storage, Tensor, numel, run_kernel};
 
 /// Gradients by tensor id.
 pub struct Grads(HashMap<usize, Tensor>, Probs);
@@ -56,27 +56,11 @@ fn topo_order(root: &Tensor) -> Vec<Tensor> {
             continue;
         }
         stack.push((t.clone(), true));
-        for input in inputs(t.op()) {
+        for input in t.op().inputs() {
             stack.push((input.clone(), false));
         }
     }
     order
-}
-
-fn inputs(op: &Op) -> Vec<&Tensor> {
-    match op {
-        Op::Leaf => vec![],
-        Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => vec![x],
-        Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
-        Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
-        Op::Attention { qkv, .. } => vec![qkv],
-        Op::LinearAttention { fq, fk, v, .. } => vec![fq, fk, v],
-        Op::CrossEntropy { logits, .. } => vec![logits],
-        Op::Dropout(x, _) => vec![x],
-        Op::LogSoftmax(x) => vec![x],
-        Op::AttentionEntropy(out) => vec![out],
-        Op::Lstm { xw, w_h, .. } => vec![xw, w_h],
-    }
 }
 
 /// d(loss)/d(every tensor that requires a gradient). `loss` must hold one value.
@@ -156,45 +140,21 @@ fn backward_op(t: &Tensor, g: &Tensor, grads: &mut Grads) -> Result<()> {
                 grads.accumulate(b, leaf(b, b.shape(), db))?;
             }
         }
-        Op::Gelu(x) => {
-            let n = x.numel();
+        // y = f(x): dx = dy·f'(x), which the op's backward computes from x, or from y where that is
+        // how its derivative reads (exp: dx = dy·y)
+        Op::Unary(op, x) => {
+            let (op, n) = (*op, x.numel());
+            let v = match op.saved() {
+                Saved::Input => x,
+                Saved::Output => t,
+            };
             let [dx] = run_kernel(
                 dev,
-                [&*x.storage(), &*g.storage()],
+                [&*v.storage(), &*g.storage()],
                 [n],
-                |[x, d], [o]| cpu::gelu_backward(x, d, o),
-                |gpu, [x, d], [o]| gpu.gelu_backward(x, d, o, n),
+                |[v, d], [o]| cpu::unary_backward(op, v, d, o),
+                |gpu, [v, d], [o]| gpu.unary_backward(op, v, d, o, n),
             );
-            grads.accumulate(x, leaf(x, x.shape(), dx))?;
-        }
-        Op::Relu(x) => {
-            let n = x.numel();
-            let [dx] = run_kernel(
-                dev,
-                [&*x.storage(), &*g.storage()],
-                [n],
-                |[x, d], [o]| cpu::relu_backward(x, d, o),
-                |gpu, [x, d], [o]| gpu.relu_backward(x, d, o, n),
-            );
-            grads.accumulate(x, leaf(x, x.shape(), dx))?;
-        }
-        // y = x + 1 (x > 0), exp(x) (x ≤ 0): dx = dy·(x > 0 ? 1 : exp(x))
-        Op::EluPlusOne(x) => {
-            let n = x.numel();
-            let [dx] = run_kernel(
-                dev,
-                [&*x.storage(), &*g.storage()],
-                [n],
-                |[x, d], [o]| cpu::elu_plus_one_backward(x, d, o),
-                |gpu, [x, d], [o]| gpu.elu_plus_one_backward(x, d, o, n),
-            );
-            grads.accumulate(x, leaf(x, x.shape(), dx))?;
-        }
-        // y = exp(x): dx = dy·y
-        Op::Exp(x) => {
-            let n = x.numel();
-            let [dx] =
-                run_kernel(dev, [&*t.storage(), &*g.storage()], [n], |[y, d], [o]| cpu::exp_backward(y, d, o), |gpu, [y, d], [o]| gpu.exp_backward(y, d, o, n));
             grads.accumulate(x, leaf(x, x.shape(), dx))?;
         }
         Op::LayerNorm { x, gamma, beta, mean, rstd } => {

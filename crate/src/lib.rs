@@ -1,6 +1,7 @@
 //! papertoys: runnable toy reproductions of machine-learning papers.
 //!
-//! The engine (`tensor`, `autograd`, `nn`, `optim` over the `backend`s), the toys, and the
+//! The engine (`tensor`, `autograd`, `nn`, `optim` over the `backend`s, whose size limits are
+//! `limits`), the toys, and the
 //! wasm bindings for the browser. The native CLI is `src/bin/papertoys.rs`.
 //! A run is a pure function of (toy id, config, seed, backend): see `rng` and `metrics`.
 
@@ -9,6 +10,7 @@ pub mod backend;
 pub mod error;
 pub mod figures;
 pub mod learner;
+pub mod limits;
 pub mod linear_self_attention;
 pub mod metrics;
 pub mod nn;

@@ -1,5 +1,6 @@
 //! Optimizers that update parameters in place on their device: AdamW with decoupled weight
-//! decay (Loshchilov & Hutter, "Decoupled Weight Decay Regularization") and SGD.
+//! decay (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), and Grokfast's
+//! slow-gradient filter, which rewrites gradients before the optimizer sees them.
 
 use crate::autograd::Grads;
 use crate::backend::{AdamParams, cpu};
@@ -47,25 +48,6 @@ impl AdamW {
             match p.tensor.device() {
                 Device::Cpu => cpu::adamw_update(w.cpu_mut(), g.cpu(), m.cpu_mut(), v.cpu_mut(), &hp),
                 Device::Gpu(gpu) => gpu.adamw_update(w.gpu(), g.gpu(), m.gpu(), v.gpu(), p.tensor.numel(), &hp),
-            }
-        }
-        Ok(())
-    }
-}
-
-pub struct Sgd {
-    pub lr: f32,
-    pub weight_decay: f32,
-}
-
-impl Sgd {
-    pub fn step(&self, params: &[Param], grads: &Grads) -> Result<()> {
-        for p in params {
-            let Some(g) = grads.get(&p.tensor) else { continue };
-            let (mut w, g) = (p.tensor.storage_mut(), g.storage());
-            match p.tensor.device() {
-                Device::Cpu => cpu::sgd_update(w.cpu_mut(), g.cpu(), self.lr, self.weight_decay),
-                Device::Gpu(gpu) => gpu.sgd_update(w.gpu(), g.gpu(), p.tensor.numel(), self.lr, self.weight_decay),
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! `Tensor`: a shape, a shared storage on one device, and the op that made it (for autograd).
-//! The backend is data, not a type parameter (as in candle): each op checks its inputs once,
+//! The backend is data, not a type parameter (as in candle): each op checks its inputs once
+//! (shapes, devices, and the kernels' size limits of `limits`, on both backends alike),
 //! runs the CPU or the GPU kernel of the same name by matching on the device, and records
 //! itself so that `autograd::backward` can walk the graph. Toys and `nn` never name a backend.
 //!
@@ -12,7 +13,9 @@ use std::rc::Rc;
 use crate::backend::cpu::{self, CpuBuffer};
 use crate::backend::gpu::{Gpu, GpuBuffer};
 use crate::backend::{DropoutMask, MatmulDims};
+pub use crate::backend::{Saved, UnaryOp};
 use crate::error::{Error, Result};
+use crate::limits;
 
 /// Where tensors live and kernels run.
 #[derive(Clone)]
@@ -82,6 +85,7 @@ impl Index {
         if let Some(&bad) = ids.iter().find(|&&i| i as usize >= rows) {
             return Err(Error::msg(format!("index {bad} out of range for {rows} rows")));
         }
+        limits::buffer("index", "ids", &[ids.len()])?;
         let gpu = match device {
             Device::Cpu => None,
             Device::Gpu(g) => {
@@ -118,10 +122,8 @@ pub enum Op {
     Mul(Tensor, Tensor),
     Scale(Tensor, f32),
     AddBias(Tensor, Tensor),
-    Gelu(Tensor),
-    Relu(Tensor),
-    EluPlusOne(Tensor),
-    Exp(Tensor),
+    /// y = f(x) element-wise, f one of the `UnaryOp`s.
+    Unary(UnaryOp, Tensor),
     LayerNorm {
         x: Tensor,
         gamma: Tensor,
@@ -193,6 +195,24 @@ impl Weights {
     }
 }
 
+impl Op {
+    /// The tensors this op read, whose gradients its backward pass gives: the one list that both
+    /// `requires_grad` (a node needs a gradient when an input does) and autograd's walk use.
+    pub fn inputs(&self) -> Vec<&Tensor> {
+        match self {
+            Op::Leaf => vec![],
+            Op::Reshape(x) | Op::Scale(x, _) | Op::Unary(_, x) | Op::GatherRows(x, _) => vec![x],
+            Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => vec![a, b],
+            Op::LayerNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
+            Op::Attention { qkv, .. } => vec![qkv],
+            Op::LinearAttention { fq, fk, v, .. } => vec![fq, fk, v],
+            Op::CrossEntropy { logits, .. } => vec![logits],
+            Op::Dropout(x, _) | Op::LogSoftmax(x) | Op::AttentionEntropy(x) => vec![x],
+            Op::Lstm { xw, w_h, .. } => vec![xw, w_h],
+        }
+    }
+}
+
 /// What turns logits into class probabilities inside `cross_entropy_with`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Normalizer {
@@ -238,19 +258,7 @@ pub fn numel(shape: &[usize]) -> usize {
 
 impl Tensor {
     fn make(device: &Device, shape: Vec<usize>, storage: Storage, op: Op) -> Tensor {
-        let requires_grad = match &op {
-            Op::Leaf => false,
-            Op::Reshape(x) | Op::Scale(x, _) | Op::Gelu(x) | Op::Relu(x) | Op::EluPlusOne(x) | Op::Exp(x) | Op::GatherRows(x, _) => x.requires_grad(),
-            Op::Matmul(a, b) | Op::Add(a, b) | Op::Mul(a, b) | Op::AddBias(a, b) => a.requires_grad() || b.requires_grad(),
-            Op::LayerNorm { x, gamma, beta, .. } => x.requires_grad() || gamma.requires_grad() || beta.requires_grad(),
-            Op::Attention { qkv, .. } => qkv.requires_grad(),
-            Op::LinearAttention { fq, fk, v, .. } => fq.requires_grad() || fk.requires_grad() || v.requires_grad(),
-            Op::CrossEntropy { logits, .. } => logits.requires_grad(),
-            Op::Dropout(x, _) => x.requires_grad(),
-            Op::LogSoftmax(x) => x.requires_grad(),
-            Op::Lstm { xw, w_h, .. } => xw.requires_grad() || w_h.requires_grad(),
-            Op::AttentionEntropy(out) => out.requires_grad(),
-        };
+        let requires_grad = op.inputs().iter().any(|x| x.requires_grad());
         Tensor(Rc::new(Node { id: next_id(), shape, storage: Rc::new(RefCell::new(storage)), device: device.clone(), op, requires_grad }))
     }
 
@@ -259,6 +267,7 @@ impl Tensor {
         if data.len() != numel(shape) {
             return Err(Error::msg(format!("from_vec: {} values for shape {:?}", data.len(), shape)));
         }
+        limits::buffer("from_vec", "values", &[data.len()])?;
         let storage = match device {
             Device::Cpu => Storage::Cpu(CpuBuffer::from_vec(data)),
             Device::Gpu(g) => Storage::Gpu(g.upload(&data)),
@@ -287,7 +296,7 @@ impl Tensor {
     }
 
     pub fn zeros(device: &Device, shape: &[usize]) -> Tensor {
-        Tensor::from_vec(device, shape, vec![0.0; numel(shape)], false).expect("shape matches")
+        Tensor::from_vec(device, shape, vec![0.0; numel(shape)], false).expect("the shape of an existing tensor")
     }
 
     pub fn id(&self) -> usize {
@@ -311,8 +320,9 @@ impl Tensor {
     pub fn storage(&self) -> Ref<'_, Storage> {
         self.0.storage.borrow()
     }
-    /// In-place access for optimizers; a parameter's storage is never shared with a graph node.
-    pub(crate) fn storage_mut(&self) -> std::cell::RefMut<'_, Storage> {
+    /// In-place access, for optimizers (and tests that perturb a parameter); a parameter's storage
+    /// is never shared with a graph node.
+    pub fn storage_mut(&self) -> std::cell::RefMut<'_, Storage> {
         self.0.storage.borrow_mut()
     }
 
@@ -356,6 +366,7 @@ impl Tensor {
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         self.same_device(rhs, "matmul")?;
         let dims = matmul_dims(self.shape(), rhs.shape())?;
+        limits::matmul(&dims)?;
         let mut shape = self.shape().to_vec();
         *shape.last_mut().unwrap() = dims.n;
         let out = run_kernel(
@@ -394,7 +405,7 @@ impl Tensor {
     pub fn add_bias(&self, bias: &Tensor) -> Result<Tensor> {
         self.same_device(bias, "add_bias")?;
         let cols = bias.numel();
-        if cols == 0 || self.numel() % cols != 0 {
+        if cols == 0 || !self.numel().is_multiple_of(cols) {
             return Err(Error::msg(format!("add_bias: bias {:?} does not tile {:?}", bias.shape(), self.shape())));
         }
         let rows = self.numel() / cols;
@@ -408,32 +419,32 @@ impl Tensor {
         Ok(Tensor::make(self.device(), self.shape().to_vec(), out, Op::AddBias(self.clone(), bias.clone())))
     }
 
-    pub fn gelu(&self) -> Tensor {
+    /// f(x) element-wise, for f one of the `UnaryOp`s (GELU, ReLU, elu+1, exp).
+    pub fn unary(&self, op: UnaryOp) -> Tensor {
         let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::gelu_forward(x, y), |g, [x], [y]| g.gelu_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Gelu(self.clone()))
+        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::unary_forward(op, x, y), |g, [x], [y]| g.unary_forward(op, x, y, n));
+        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Unary(op, self.clone()))
     }
 
+    /// GPT-2's tanh approximation of GELU (`UnaryOp::Gelu`).
+    pub fn gelu(&self) -> Tensor {
+        self.unary(UnaryOp::Gelu)
+    }
+
+    /// max(x, 0).
     pub fn relu(&self) -> Tensor {
-        let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::relu_forward(x, y), |g, [x], [y]| g.relu_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Relu(self.clone()))
+        self.unary(UnaryOp::Relu)
     }
 
     /// elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise: linear attention's positive feature map
     /// (Katharopoulos et al. 2020, §3.2).
     pub fn elu_plus_one(&self) -> Tensor {
-        let n = self.numel();
-        let [out] =
-            run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::elu_plus_one_forward(x, y), |g, [x], [y]| g.elu_plus_one_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::EluPlusOne(self.clone()))
+        self.unary(UnaryOp::EluPlusOne)
     }
 
     /// exp(x), elementwise.
     pub fn exp(&self) -> Tensor {
-        let n = self.numel();
-        let [out] = run_kernel(self.device(), [&*self.storage()], [n], |[x], [y]| cpu::exp_forward(x, y), |g, [x], [y]| g.exp_forward(x, y, n));
-        Tensor::make(self.device(), self.shape().to_vec(), out, Op::Exp(self.clone()))
+        self.unary(UnaryOp::Exp)
     }
 
     /// Normalises over the last dimension C; gamma, beta: (C).
@@ -463,6 +474,7 @@ impl Tensor {
             return Err(Error::msg(format!("gather_rows: index made for {} rows, table has {rows}", idx.rows)));
         }
         let n = idx.len();
+        limits::buffer("gather_rows", "rows gathered × columns N·C", &[n, c])?;
         let [out] = run_kernel(
             self.device(),
             [&*self.storage()],
@@ -479,9 +491,10 @@ impl Tensor {
             return Err(Error::msg(format!("attention: qkv must be (B, T, 3C), got {:?}", self.shape())));
         };
         let c = c3 / 3;
-        if c3 % 3 != 0 || nh == 0 || c % nh != 0 {
+        if !c3.is_multiple_of(3) || nh == 0 || !c.is_multiple_of(nh) {
             return Err(Error::msg(format!("attention: 3C = {c3} must split into 3 × {nh} heads")));
         }
+        limits::attention(b, t, c, nh)?;
         let [out, att] = run_kernel(
             self.device(),
             [&*self.storage()],
@@ -508,18 +521,11 @@ impl Tensor {
             ))
         };
         let (&[b, t, nf], &[vb, vt, c]) = (self.shape(), v.shape()) else { return Err(bad()) };
-        if nh == 0 || nf % nh != 0 || c % nh != 0 || (vb, vt) != (b, t) {
+        if nh == 0 || !nf.is_multiple_of(nh) || !c.is_multiple_of(nh) || (vb, vt) != (b, t) {
             return Err(bad());
         }
         let d = cpu::LinearDims { b, t, c, nh, f: nf / nh };
-        use crate::backend::gpu::{LINEAR_ATTENTION_MAX_F as MAX_F, LINEAR_ATTENTION_MAX_HS as MAX_HS};
-        if d.f > MAX_F || c / nh > MAX_HS {
-            return Err(Error::msg(format!(
-                "linear_attention: {} features and head size {} per head; at most {MAX_F} and {MAX_HS} are supported",
-                d.f,
-                c / nh
-            )));
-        }
+        limits::linear_attention(&d)?;
         let [out, den] = run_kernel(
             self.device(),
             [&*self.storage(), &*fk.storage(), &*v.storage()],
@@ -563,9 +569,7 @@ impl Tensor {
         if g4 != 4 * h || wg4 != 4 * h || h == 0 {
             return Err(Error::msg(format!("lstm: xw {:?} and w_h {:?} do not agree on 4H", self.shape(), w_h.shape())));
         }
-        if matches!(self.device(), Device::Gpu(_)) && h > crate::backend::gpu::LSTM_MAX_H {
-            return Err(Error::msg(format!("lstm: H = {h} is wider than the GPU kernel's {}", crate::backend::gpu::LSTM_MAX_H)));
-        }
+        limits::lstm(b, t, h)?;
         let [out, gates, c, hprev] = run_kernel(
             self.device(),
             [&*self.storage(), &*w_h.storage()],
@@ -711,12 +715,12 @@ fn matmul_dims(a: &[usize], b: &[usize]) -> Result<MatmulDims> {
         return Err(bad());
     }
     let k = a[a.len() - 1];
-    match b {
-        &[bk, n] if bk == k => {
+    match *b {
+        [bk, n] if bk == k => {
             let m = numel(a) / k;
             Ok(MatmulDims { batch: 1, m, k, n, a_trans: false, b_trans: false, a_batch_stride: 0, b_batch_stride: 0 })
         }
-        &[bb, bk, n] if a.len() == 3 && a[0] == bb && bk == k => {
+        [bb, bk, n] if a.len() == 3 && a[0] == bb && bk == k => {
             let m = a[1];
             Ok(MatmulDims { batch: bb, m, k, n, a_trans: false, b_trans: false, a_batch_stride: m * k, b_batch_stride: k * n })
         }

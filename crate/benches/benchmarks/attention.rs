@@ -3,7 +3,7 @@
 //! framework does: split heads → S = Q·Kᵀ (batched matmul) → masked softmax → Y = P·V → merge
 //! heads, and backward dP = dY·Vᵀ, dV = Pᵀ·dY, dS = softmax', dQ = dS·K, dK = dSᵀ·Q.
 //! On the CPU the reference is written here with our `cpu::matmul`; on the GPU it is
-//! `backend::gpu::softmax::UnfusedAttention` (shaders/softmax.wgsl, shaders/heads.wgsl).
+//! `unfused_attention::UnfusedAttention` (shaders/softmax.wgsl, shaders/heads.wgsl).
 //! Shapes: scripts/bench/shapes.json ("attention"): grokking's B=512, T=4, and T=64, T=256 with
 //! B·T = 8192, all C=64, NH=4. Every buffer is allocated once, outside the timed loop.
 
@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::Sink;
 use crate::matmul::SHAPES_JSON;
 use crate::timing::{Timing, gpu_sync, max_diff, measure, random};
+use crate::unfused_attention::UnfusedAttention;
 
 #[derive(Deserialize)]
 struct Shape {
@@ -106,7 +107,7 @@ pub fn run(sink: &mut Sink, gpu: Option<&Rc<Gpu>>) {
 
             {
                 // WGSL unfused: split/merge heads, tiled matmuls, masked softmax kernels.
-                let un = papertoys::backend::gpu::softmax::UnfusedAttention::new(gpu, b, t, c, nh);
+                let un = UnfusedAttention::new(gpu, b, t, c, nh);
                 let fwd = measure(sink.target_secs(), sink.reps(), |iters| {
                     for _ in 0..iters {
                         un.forward(&gqkv, &g_out);

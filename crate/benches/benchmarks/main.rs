@@ -22,6 +22,7 @@ mod attention;
 mod matmul;
 mod timing;
 mod training;
+mod unfused_attention;
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -84,15 +84,15 @@ struct ToyTiming {
 pub fn every_toy(sink: &mut Sink) {
     println!("\n== every toy with its defaults as shipped (evaluation included), CPU steps/s ==");
     for entry in toys::REGISTRY {
-        let r = measure_toy(sink, &Device::Cpu, entry.id, &[]);
-        sink.record(json!({ "section": "toys", "toy": entry.id, "backend": "cpu", "steps_per_s": r.steps_per_s,
-            "min": r.min, "max": r.max, "default_steps": entry.default_steps, "steps_per_rep": r.steps_per_rep, "reps": r.reps }));
+        let r = measure_toy(sink, &Device::Cpu, entry.id(), &[]);
+        sink.record(json!({ "section": "toys", "toy": entry.id(), "backend": "cpu", "steps_per_s": r.steps_per_s,
+            "min": r.min, "max": r.max, "default_steps": entry.about.default_steps, "steps_per_rep": r.steps_per_rep, "reps": r.reps }));
         println!(
             "{:<12} {:>8.2} steps/s  (default run: {} steps, about {:.0} s)",
-            entry.id,
+            entry.id(),
             r.steps_per_s,
-            entry.default_steps,
-            entry.default_steps as f64 / r.steps_per_s
+            entry.about.default_steps,
+            entry.about.default_steps as f64 / r.steps_per_s
         );
     }
 }
@@ -101,8 +101,8 @@ fn measure_toy(sink: &Sink, device: &Device, id: &str, pairs: &[(&str, String)])
     let entry = toys::find(id).expect("the toy is registered");
     let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let config = entry.config_from_pairs(&pairs).expect("valid config");
-    let eval_every = config.get("eval_every").and_then(|v| v.as_u64()).unwrap_or(1);
-    let mut toy = (entry.build)(&config, device).expect("toy builds");
+    let mut toy = pollster::block_on((entry.build)(config, device.clone())).expect("toy builds");
+    let eval_every = toy.eval_every();
     let gpu = match device {
         Device::Gpu(g) => Some(g.clone()),
         Device::Cpu => None,

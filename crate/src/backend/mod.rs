@@ -1,10 +1,15 @@
 //! Compute backends. `cpu` is the reference (ndarray storage, hand-written kernels in a fixed
 //! summation order, `libm` math), `gpu` runs the same kernels as WGSL through wgpu.
 //! Both implement the kernel list in `cpu/mod.rs` with the same names and argument order;
-//! `tensor.rs` picks one by matching on the storage, so toys never name a backend.
+//! `tensor.rs` picks one by matching on the storage, so toys never name a backend. `unary` is the
+//! table of element-wise unary ops that both backends read; the size limits both share are in
+//! `crate::limits`.
 
 pub mod cpu;
 pub mod gpu;
+pub mod unary;
+
+pub use unary::{Saved, UnaryOp};
 
 /// Shape of a (batched) matrix product: out (batch, m, n) = op(a) (m, k) · op(b) (k, n).
 /// `a_trans` means `a` is stored as (k, m); `b_trans` means `b` is stored as (n, k).

@@ -5,6 +5,10 @@
 //! qkv: (B, T, 3C) holds q, k, v side by side; head h uses channels h·hs..(h+1)·hs of each,
 //! hs = C / NH. att: (B, NH, T, T), zero above the diagonal.
 
+// The loops index q, k, v and att by the positions t, u as the formulas do; iterator chains
+// would hide which row and column each term comes from.
+#![allow(clippy::needless_range_loop)]
+
 use super::threads;
 
 /// Batches per part when the work of `b` batches (`work_per_batch` units each) is split over threads.

@@ -79,18 +79,14 @@ const PORTABLE: Kernel = Kernel { mr: 4, nr: 8, tile: tile_portable };
 
 /// The kernels this CPU can run, widest first (all give the same bits).
 fn kernels() -> Vec<Kernel> {
-    let mut ks = Vec::new();
     #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            ks.push(Kernel { mr: 8, nr: 32, tile: tile_avx512 });
-        }
-        if is_x86_feature_detected!("avx2") {
-            ks.push(Kernel { mr: 6, nr: 16, tile: tile_avx2 });
-        }
-    }
-    ks.push(PORTABLE);
-    ks
+    let wide = [
+        is_x86_feature_detected!("avx512f").then_some(Kernel { mr: 8, nr: 32, tile: tile_avx512 }),
+        is_x86_feature_detected!("avx2").then_some(Kernel { mr: 6, nr: 16, tile: tile_avx2 }),
+    ];
+    #[cfg(not(target_arch = "x86_64"))]
+    let wide: [Option<Kernel>; 0] = [];
+    wide.into_iter().flatten().chain([PORTABLE]).collect()
 }
 
 fn best_kernel() -> Kernel {

@@ -4,7 +4,8 @@
 //! Deliberate choices that keep a CPU run bit-identical on every machine, native or wasm:
 //! every sum runs sequentially in ascending index order starting from 0.0, nothing uses a fused
 //! multiply-add, exp/ln come from the `libm` crate rather than the platform, and tanh is a
-//! rational function of plain f32 operations (`tanh`).
+//! rational function of plain f32 operations (`tanh`). The element-wise unary ops (GELU, ReLU,
+//! elu+1, exp) are `unary_forward` / `unary_backward`, generated from `backend/unary.rs`'s table.
 //! Loops are written so that the compiler vectorises across *independent* outputs only,
 //! which does not change any result. Outputs are overwritten, never accumulated into.
 
@@ -14,7 +15,9 @@ mod lstm;
 mod matmul;
 mod pool;
 mod threads;
+pub mod unary;
 
+pub use super::unary::{unary_backward, unary_forward};
 pub use attention::{attention_backward, attention_backward_with, attention_entropy_backward, attention_entropy_forward, attention_forward};
 pub use linear_attention::{LINEAR_ATTENTION_EPS, LinearDims, linear_attention_backward, linear_attention_forward, linear_attention_weights};
 pub use lstm::{lstm_backward, lstm_forward};
@@ -63,8 +66,6 @@ pub fn sum_rows(x: &[f32], out: &mut [f32]) {
     }
 }
 
-const GELU_K: f32 = 0.797_884_6; // sqrt(2/π)
-
 /// tanh(u) as the odd rational minimax p(u)/q(u) of degrees 13/6 that Eigen and XLA use, written
 /// in plain f32 multiplies, adds and one division in a fixed order (no libm call, no FMA), so
 /// that the GELU loops vectorise natively and in wasm and give the same bits on both (libm's
@@ -73,13 +74,7 @@ const GELU_K: f32 = 0.797_884_6; // sqrt(2/π)
 #[inline(always)]
 pub fn tanh(u: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
-    let u = if u > CLAMP {
-        CLAMP
-    } else if u < -CLAMP {
-        -CLAMP
-    } else {
-        u
-    };
+    let u = u.clamp(-CLAMP, CLAMP);
     let u2 = u * u;
     let mut p = -2.760_768_4e-16f32;
     p = p * u2 + 2.000_188e-13;
@@ -93,72 +88,6 @@ pub fn tanh(u: f32) -> f32 {
     q = q * u2 + 2.268_434_7e-3;
     q = q * u2 + 4.893_525e-3;
     u * p / q
-}
-
-/// y = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))), the tanh approximation GPT-2 uses. x, y: (n)
-pub fn gelu_forward(x: &[f32], y: &mut [f32]) {
-    let part = y.len().div_ceil(threads::parts(16 * y.len())).max(1);
-    threads::run(y.chunks_mut(part).zip(x.chunks(part)), |(y, x)| {
-        for (o, &v) in y.iter_mut().zip(x) {
-            let u = GELU_K * (v + 0.044715 * v * v * v);
-            *o = 0.5 * v * (1.0 + tanh(u));
-        }
-    });
-}
-
-/// dx = dy · gelu'(x). x, dy, dx: (n)
-pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    let part = dx.len().div_ceil(threads::parts(16 * dx.len())).max(1);
-    threads::run(dx.chunks_mut(part).zip(x.chunks(part)).zip(dy.chunks(part)), |((dx, x), dy)| {
-        for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
-            let u = GELU_K * (v + 0.044715 * v * v * v);
-            let th = tanh(u);
-            // d/dx [0.5 x (1 + tanh u)] = 0.5 (1 + tanh u) + 0.5 x (1 − tanh² u) u'
-            let du = GELU_K * (1.0 + 3.0 * 0.044715 * v * v);
-            *o = g * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * du);
-        }
-    });
-}
-
-/// y = max(x, 0). x, y: (n)
-pub fn relu_forward(x: &[f32], y: &mut [f32]) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = if v > 0.0 { v } else { 0.0 };
-    }
-}
-
-/// dx = x > 0 ? dy : 0. x, dy, dx: (n)
-pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
-        *o = if v > 0.0 { g } else { 0.0 };
-    }
-}
-
-/// y = elu(x) + 1 = x + 1 for x > 0, exp(x) for x ≤ 0: positive, the feature map of
-/// Katharopoulos et al. 2020 (§3.2). x, y: (n)
-pub fn elu_plus_one_forward(x: &[f32], y: &mut [f32]) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = if v > 0.0 { v + 1.0 } else { libm::expf(v) };
-    }
-}
-
-/// dx = dy · (x > 0 ? 1 : exp(x)). x, dy, dx: (n)
-pub fn elu_plus_one_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
-        *o = if v > 0.0 { g } else { g * libm::expf(v) };
-    }
-}
-
-/// y = exp(x). x, y: (n)
-pub fn exp_forward(x: &[f32], y: &mut [f32]) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = libm::expf(v);
-    }
-}
-
-/// dx = dy · y, from the forward's output y = exp(x). y, dy, dx: (n)
-pub fn exp_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    mul(y, dy, dx);
 }
 
 pub const LAYERNORM_EPS: f32 = 1e-5;
@@ -333,13 +262,6 @@ pub fn adamw_update(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32
         w -= p.lr * p.weight_decay * w;
         w -= p.lr * (m[i] / p.bc1) / ((v[i] / p.bc2).sqrt() + p.eps);
         param[i] = w;
-    }
-}
-
-/// Plain SGD with L2 weight decay folded into the gradient, in place. param, grad: (n)
-pub fn sgd_update(param: &mut [f32], grad: &[f32], lr: f32, weight_decay: f32) {
-    for (w, &g) in param.iter_mut().zip(grad) {
-        *w -= lr * (g + weight_decay * *w);
     }
 }
 

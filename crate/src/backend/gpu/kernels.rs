@@ -3,34 +3,21 @@
 //! Outputs are caller-allocated and fully overwritten.
 //!
 //! Each method checks the buffer lengths against the sizes (a short buffer would otherwise read
-//! or write out of bounds, which WebGPU clamps silently), fills the uniform struct in the order
-//! its WGSL declares it, and records one dispatch (two for layernorm_backward) with the grid the
+//! or write out of bounds, which WebGPU clamps silently), fills its shader's uniform struct
+//! (`uniforms.rs`), and records one dispatch (two for layernorm_backward) with the grid the
 //! shader's header comment asks for. Nothing is submitted here.
 
 use super::shaders as s;
+use super::uniforms as wgsl;
 use super::{Gpu, GpuBuffer, grid_1d};
 use crate::backend::cpu::LinearDims;
-use crate::backend::{AdamParams, DropoutMask, MatmulDims};
+use crate::backend::{AdamParams, DropoutMask, MatmulDims, UnaryOp};
+use crate::limits;
 
-/// Largest feature count F and head size hs linear attention supports: its per-thread scan state
-/// lives in private arrays (`MAX_F`, `MAX_HS` in linear_attention.wgsl).
-pub const LINEAR_ATTENTION_MAX_F: usize = 128;
-pub const LINEAR_ATTENTION_MAX_HS: usize = 128;
-
-/// Longest sequence attention_backward supports: its per-row scratch lives in workgroup memory
-/// (`MAX_T` in attention.wgsl).
-pub const ATTENTION_MAX_T: usize = 1024;
-
-/// Widest LSTM the recurrence kernels support: a thread owns 4 of the hidden units and the
-/// backward keeps 4·H floats in workgroup memory (`MAX_H` in lstm.wgsl).
-pub const LSTM_MAX_H: usize = 256;
-
+/// A size as the u32 the uniform structs hold. A tensor holds far fewer than 2³² values (one
+/// buffer is at most 128 MiB), so this only catches a direct caller's mistake.
 fn u(x: usize) -> u32 {
     u32::try_from(x).expect("size does not fit in u32")
-}
-
-fn f(x: f32) -> u32 {
-    x.to_bits()
 }
 
 /// Panics with the kernel and argument name when a buffer is too short.
@@ -39,11 +26,13 @@ fn need(kernel: &str, name: &str, buf: &GpuBuffer, len: usize) {
     assert!(buf.len() >= len, "{kernel}: {name} has {} elements, needs {len}", buf.len());
 }
 
+/// Panics with `limits`' message when a size is past a kernel's limit. The tensor ops run the
+/// same check first, on both backends, and return it as an error; this catches direct callers.
 #[track_caller]
-fn linear_limits(e: &str, d: &LinearDims) {
-    assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
-    assert!(d.f <= LINEAR_ATTENTION_MAX_F, "{e}: f = {} exceeds the supported {LINEAR_ATTENTION_MAX_F}", d.f);
-    assert!(d.c / d.nh <= LINEAR_ATTENTION_MAX_HS, "{e}: hs = {} exceeds the supported {LINEAR_ATTENTION_MAX_HS}", d.c / d.nh);
+fn within(check: Result<(), limits::Exceeded>) {
+    if let Err(e) = check {
+        panic!("{e}");
+    }
 }
 
 /// Grid for one thread per element with `per_group` threads per workgroup.
@@ -68,9 +57,18 @@ impl Gpu {
         need(k.entry, "a", a, last * d.a_batch_stride + d.m * d.k);
         need(k.entry, "b", b, last * d.b_batch_stride + d.k * d.n);
         need(k.entry, "out", out, d.batch * d.m * d.n);
-        let params = [u(d.batch), u(d.m), u(d.k), u(d.n), d.a_trans as u32, d.b_trans as u32, u(d.a_batch_stride), u(d.b_batch_stride)];
+        let dims = wgsl::Matmul {
+            batch: u(d.batch),
+            m: u(d.m),
+            k: u(d.k),
+            n: u(d.n),
+            a_trans: d.a_trans.into(),
+            b_trans: d.b_trans.into(),
+            a_batch_stride: u(d.a_batch_stride),
+            b_batch_stride: u(d.b_batch_stride),
+        };
         let groups = [u(d.n.div_ceil(tile)), u(d.m.div_ceil(tile)), u(d.batch)];
-        self.dispatch(k, &params, &[a, b, out], groups);
+        self.dispatch(k, &dims, &[a, b, out], groups);
     }
 
     /// out = a + b. a, b, out: (n)
@@ -87,20 +85,14 @@ impl Gpu {
         need(k.entry, "a", a, n);
         need(k.entry, "b", b, n);
         need(k.entry, "out", out, n);
-        self.dispatch(k, &[u(n)], &[a, b, out], grid_threads(n, 256));
-    }
-
-    fn unary(&self, k: &s::Kernel, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        need(k.entry, "x", x, n);
-        need(k.entry, "y", y, n);
-        self.dispatch(k, &[u(n)], &[x, y], grid_threads(n, 256));
+        self.dispatch(k, &wgsl::Elementwise { n: u(n) }, &[a, b, out], grid_threads(n, 256));
     }
 
     /// out = s · a. a, out: (n)
     pub fn scale(&self, a: &GpuBuffer, s: f32, out: &GpuBuffer, n: usize) {
         need("scale", "a", a, n);
         need("scale", "out", out, n);
-        self.dispatch(&s::SCALE, &[u(n), f(s)], &[a, out], grid_threads(n, 256));
+        self.dispatch(&s::SCALE, &wgsl::Scale { n: u(n), s }, &[a, out], grid_threads(n, 256));
     }
 
     /// x: (rows, cols), bias: (cols) → out: (rows, cols), out[r,c] = x[r,c] + bias[c].
@@ -108,54 +100,28 @@ impl Gpu {
         need("add_bias", "x", x, rows * cols);
         need("add_bias", "bias", bias, cols);
         need("add_bias", "out", out, rows * cols);
-        self.dispatch(&s::ADD_BIAS, &[u(rows), u(cols)], &[x, bias, out], grid_threads(rows * cols, 256));
+        self.dispatch(&s::ADD_BIAS, &wgsl::Bias { rows: u(rows), cols: u(cols) }, &[x, bias, out], grid_threads(rows * cols, 256));
     }
 
     /// x: (rows, cols) → out: (cols), out[c] = Σ_r x[r,c] (fixed tree of 16 row lanes).
     pub fn sum_rows(&self, x: &GpuBuffer, out: &GpuBuffer, rows: usize, cols: usize) {
         need("sum_rows", "x", x, rows * cols);
         need("sum_rows", "out", out, cols);
-        self.dispatch(&s::SUM_ROWS, &[u(rows), u(cols)], &[x, out], grid_threads(cols, 16));
+        self.dispatch(&s::SUM_ROWS, &wgsl::Rows { rows: u(rows), cols: u(cols) }, &[x, out], grid_threads(cols, 16));
     }
 
-    /// y = gelu(x) (tanh approximation). x, y: (n)
-    pub fn gelu_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::GELU_FORWARD, x, y, n);
+    /// y = f(x) for `op`, with the entry point its row of `backend::UnaryOp`'s table names. x, y: (n)
+    pub fn unary_forward(&self, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
+        let [k, _] = s::unary(op);
+        need(k.entry, "x", x, n);
+        need(k.entry, "y", y, n);
+        self.dispatch(&k, &wgsl::Elementwise { n: u(n) }, &[x, y], grid_threads(n, 256));
     }
 
-    /// dx = dy · gelu'(x). x, dy, dx: (n)
-    pub fn gelu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::GELU_BACKWARD, x, dy, dx, n);
-    }
-
-    /// y = max(x, 0). x, y: (n)
-    pub fn relu_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::RELU_FORWARD, x, y, n);
-    }
-
-    /// dx = x > 0 ? dy : 0. x, dy, dx: (n)
-    pub fn relu_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::RELU_BACKWARD, x, dy, dx, n);
-    }
-
-    /// y = x > 0 ? x + 1 : exp(x). x, y: (n)
-    pub fn elu_plus_one_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::ELU_PLUS_ONE_FORWARD, x, y, n);
-    }
-
-    /// dx = x > 0 ? dy : dy · exp(x). x, dy, dx: (n)
-    pub fn elu_plus_one_backward(&self, x: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::ELU_PLUS_ONE_BACKWARD, x, dy, dx, n);
-    }
-
-    /// y = exp(x). x, y: (n)
-    pub fn exp_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize) {
-        self.unary(&s::EXP_FORWARD, x, y, n);
-    }
-
-    /// dx = dy · y from the forward's output y. y, dy, dx: (n)
-    pub fn exp_backward(&self, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
-        self.binary(&s::EXP_BACKWARD, y, dy, dx, n);
+    /// dx = dy·f'(x) for `op`, from v = x or y as `op.saved()` says. v, dy, dx: (n)
+    pub fn unary_backward(&self, op: UnaryOp, v: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) {
+        let [_, k] = s::unary(op);
+        self.binary(&k, v, dy, dx, n);
     }
 
     /// x: (rows, cols) → y: (rows, cols); also mean, rstd: (rows) for the backward pass.
@@ -179,7 +145,7 @@ impl Gpu {
         need(e, "mean", mean, rows);
         need(e, "rstd", rstd, rows);
         let bufs = [x, gamma, beta, y, mean, rstd];
-        self.dispatch(&s::LAYERNORM_FORWARD, &[u(rows), u(cols)], &bufs, grid_1d(rows));
+        self.dispatch(&s::LAYERNORM_FORWARD, &wgsl::Layernorm { rows: u(rows), cols: u(cols) }, &bufs, grid_1d(rows));
     }
 
     /// dy: (rows, cols) → dx: (rows, cols), dgamma, dbeta: (cols) (overwritten). Two dispatches:
@@ -208,7 +174,7 @@ impl Gpu {
         need(e, "dgamma", dgamma, cols);
         need(e, "dbeta", dbeta, cols);
         let bufs = [dy, x, gamma, mean, rstd, dx, dgamma, dbeta];
-        let dims = [u(rows), u(cols)];
+        let dims = wgsl::Layernorm { rows: u(rows), cols: u(cols) };
         self.dispatch(&s::LAYERNORM_BACKWARD_DX, &dims, &bufs, grid_1d(rows));
         self.dispatch(&s::LAYERNORM_BACKWARD_DPARAMS, &dims, &bufs, grid_threads(cols, 64));
     }
@@ -219,7 +185,7 @@ impl Gpu {
         need("gather_rows", "ids", ids, n_ids);
         need("gather_rows", "out", out, n_ids * cols);
         let groups = grid_threads(n_ids * cols, 64);
-        self.dispatch(&s::GATHER_ROWS, &[u(n_ids), u(cols)], &[table, ids, out], groups);
+        self.dispatch(&s::GATHER_ROWS, &wgsl::Gather { n_ids: u(n_ids), cols: u(cols) }, &[table, ids, out], groups);
     }
 
     /// dy: (N, cols), offsets: (rows + 1) u32, order: (N) u32 → out: (rows, cols), the gradient
@@ -229,7 +195,7 @@ impl Gpu {
         need("scatter_rows", "offsets", offsets, rows + 1);
         need("scatter_rows", "out", out, rows * cols);
         let groups = grid_threads(rows * cols, 64);
-        self.dispatch(&s::SCATTER_ROWS, &[u(rows), u(cols)], &[dy, offsets, order, out], groups);
+        self.dispatch(&s::SCATTER_ROWS, &wgsl::Scatter { rows: u(rows), cols: u(cols) }, &[dy, offsets, order, out], groups);
     }
 
     /// qkv: (b, t, 3c) → out: (b, t, c), att: (b, nh, t, t). Causal softmax attention, one
@@ -240,12 +206,12 @@ impl Gpu {
         need("attention_forward", "qkv", qkv, b * t * 3 * c);
         need("attention_forward", "out", out, b * t * c);
         need("attention_forward", "att", att, b * nh * t * t);
-        let dims = [u(b), u(t), u(c), u(nh), 0];
+        let dims = wgsl::Attention { b: u(b), t: u(t), c: u(c), nh: u(nh), has_datt: 0 };
         self.dispatch(&s::ATTENTION_FORWARD, &dims, &[qkv, out, att], grid_1d(b * nh));
     }
 
     /// dout: (b, t, c), qkv: (b, t, 3c), att: (b, nh, t, t) → dqkv: (b, t, 3c) (overwritten).
-    /// t ≤ `ATTENTION_MAX_T`.
+    /// t ≤ `limits::ATTENTION_MAX_T`.
     #[allow(clippy::too_many_arguments)]
     pub fn attention_backward(&self, dout: &GpuBuffer, qkv: &GpuBuffer, att: &GpuBuffer, dqkv: &GpuBuffer, b: usize, t: usize, c: usize, nh: usize) {
         self.attention_backward_with(dout, qkv, att, None, dqkv, b, t, c, nh);
@@ -268,7 +234,7 @@ impl Gpu {
     ) {
         let e = "attention_backward";
         assert!(nh > 0 && c.is_multiple_of(nh), "{e}: c = {c} is not a multiple of nh = {nh}");
-        assert!(t <= ATTENTION_MAX_T, "{e}: t = {t} exceeds the supported {ATTENTION_MAX_T}");
+        within(limits::attention(b, t, c, nh));
         need(e, "dout", dout, b * t * c);
         need(e, "qkv", qkv, b * t * 3 * c);
         need(e, "att", att, b * nh * t * t);
@@ -277,25 +243,26 @@ impl Gpu {
             need(e, "datt", d, b * nh * t * t);
         }
         // Without datt the kernel never reads binding 5; att stands in for it.
-        let dims = [u(b), u(t), u(c), u(nh), datt.is_some() as u32];
+        let dims = wgsl::Attention { b: u(b), t: u(t), c: u(c), nh: u(nh), has_datt: datt.is_some().into() };
         let bufs = [dout, qkv, att, dqkv, datt.unwrap_or(att)];
         self.dispatch(&s::ATTENTION_BACKWARD, &dims, &bufs, grid_1d(b * nh));
     }
 
     /// fq, fk: (b, t, nh·f), v: (b, t, c) → out: (b, t, c), den: (b, nh, t). Causal linear
-    /// attention as a scan, one workgroup per (batch, head). f ≤ `LINEAR_ATTENTION_MAX_F`,
-    /// c/nh ≤ `LINEAR_ATTENTION_MAX_HS`.
+    /// attention as a scan, one workgroup per (batch, head). f ≤ `limits::LINEAR_ATTENTION_MAX_F`,
+    /// c/nh ≤ `limits::LINEAR_ATTENTION_MAX_HS`.
     #[allow(clippy::too_many_arguments)]
     pub fn linear_attention_forward(&self, fq: &GpuBuffer, fk: &GpuBuffer, v: &GpuBuffer, out: &GpuBuffer, den: &GpuBuffer, d: LinearDims) {
         let e = "linear_attention_forward";
-        linear_limits(e, &d);
+        assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
+        within(limits::linear_attention(&d));
         let nf = d.b * d.t * d.nh * d.f;
         need(e, "fq", fq, nf);
         need(e, "fk", fk, nf);
         need(e, "v", v, d.b * d.t * d.c);
         need(e, "out", out, d.b * d.t * d.c);
         need(e, "den", den, d.b * d.nh * d.t);
-        let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
+        let dims = wgsl::LinearAttention { b: u(d.b), t: u(d.t), c: u(d.c), nh: u(d.nh), f: u(d.f) };
         self.dispatch(&s::LINEAR_ATTENTION_FORWARD, &dims, &[fq, fk, v, out, den], grid_1d(d.b * d.nh));
     }
 
@@ -317,7 +284,8 @@ impl Gpu {
         d: LinearDims,
     ) {
         let e = "linear_attention_backward";
-        linear_limits(e, &d);
+        assert!(d.nh > 0 && d.c.is_multiple_of(d.nh), "{e}: c = {} is not a multiple of nh = {}", d.c, d.nh);
+        within(limits::linear_attention(&d));
         let (nc, nf) = (d.b * d.t * d.c, d.b * d.t * d.nh * d.f);
         for (name, buf, len) in [
             ("dout", dout, nc),
@@ -332,7 +300,7 @@ impl Gpu {
         ] {
             need(e, name, buf, len);
         }
-        let dims = [u(d.b), u(d.t), u(d.c), u(d.nh), u(d.f)];
+        let dims = wgsl::LinearAttention { b: u(d.b), t: u(d.t), c: u(d.c), nh: u(d.nh), f: u(d.f) };
         let groups = grid_1d(d.b * d.nh);
         self.dispatch(&s::LINEAR_ATTENTION_BACKWARD_Q, &dims, &[dout, out, fq, fk, v, den, dfq], groups);
         self.dispatch(&s::LINEAR_ATTENTION_BACKWARD_KV, &dims, &[dout, out, fq, fk, v, den, dfk, dv], groups);
@@ -357,7 +325,7 @@ impl Gpu {
         need(e, "probs", probs, n * v);
         need(e, "correct", correct, n);
         let bufs = [logits, targets, losses, probs, correct];
-        self.dispatch(&s::CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
+        self.dispatch(&s::CROSS_ENTROPY_FORWARD, &wgsl::CrossEntropy { n: u(n), v: u(v) }, &bufs, grid_1d(n));
     }
 
     /// probs: (n, v), targets: (n), dloss: (1) → dlogits: (n, v) = (probs − onehot)·dloss·scale,
@@ -381,7 +349,7 @@ impl Gpu {
         need(e, "dloss", dloss, 1);
         need(e, "dlogits", dlogits, n * v);
         let groups = grid_threads(n * v, 64);
-        let params = [u(n), u(v), f(scale)];
+        let params = wgsl::CrossEntropyBackward { n: u(n), v: u(v), scale };
         match stablemax_logits {
             None => self.dispatch(&s::CROSS_ENTROPY_BACKWARD, &params, &[probs, targets, dloss, dlogits], groups),
             Some(logits) => {
@@ -395,14 +363,14 @@ impl Gpu {
     pub fn sum(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize, scale: f32) {
         need("sum", "x", x, n);
         need("sum", "out", out, 1);
-        self.dispatch(&s::SUM, &[u(n), f(scale)], &[x, out], [1, 1, 1]);
+        self.dispatch(&s::SUM, &wgsl::Reduce { n: u(n), scale }, &[x, out], [1, 1, 1]);
     }
 
     /// out[0] = Σ x². x: (n). One workgroup, fixed tree.
     pub fn sum_squares(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize) {
         need("sum_squares", "x", x, n);
         need("sum_squares", "out", out, 1);
-        self.dispatch(&s::SUM_SQUARES, &[u(n), f(1.0)], &[x, out], [1, 1, 1]);
+        self.dispatch(&s::SUM_SQUARES, &wgsl::Reduce { n: u(n), scale: 1.0 }, &[x, out], [1, 1, 1]);
     }
 
     /// AdamW step in place. param, grad, m, v: (n)
@@ -410,22 +378,15 @@ impl Gpu {
         for (name, buf) in [("param", param), ("grad", grad), ("m", m), ("v", v)] {
             need("adamw_update", name, buf, n);
         }
-        let params = [u(n), f(p.lr), f(p.beta1), f(p.beta2), f(p.eps), f(p.weight_decay), f(p.bc1), f(p.bc2)];
+        let params = wgsl::Adam { n: u(n), lr: p.lr, beta1: p.beta1, beta2: p.beta2, eps: p.eps, weight_decay: p.weight_decay, bc1: p.bc1, bc2: p.bc2 };
         self.dispatch(&s::ADAMW_UPDATE, &params, &[param, grad, m, v], grid_threads(n, 256));
-    }
-
-    /// SGD step in place: p = p − lr·(g + weight_decay·p). param, grad: (n)
-    pub fn sgd_update(&self, param: &GpuBuffer, grad: &GpuBuffer, n: usize, lr: f32, weight_decay: f32) {
-        need("sgd_update", "param", param, n);
-        need("sgd_update", "grad", grad, n);
-        self.dispatch(&s::SGD_UPDATE, &[u(n), f(lr), f(weight_decay)], &[param, grad], grid_threads(n, 256));
     }
 
     /// y = keep(seed, i) ? scale·x : 0 (inverted dropout; also its own backward, on dy). x, y: (n)
     pub fn dropout(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, mask: &DropoutMask) {
         need("dropout", "x", x, n);
         need("dropout", "y", y, n);
-        let params = [u(n), mask.seed, mask.threshold, f(mask.scale)];
+        let params = wgsl::Dropout { n: u(n), seed: mask.seed, threshold: mask.threshold, scale: mask.scale };
         self.dispatch(&s::DROPOUT_MASK, &params, &[x, y], grid_threads(n, 256));
     }
 
@@ -448,14 +409,14 @@ impl Gpu {
         need(e, "probs", probs, n * v);
         need(e, "correct", correct, n);
         let bufs = [logits, targets, losses, probs, correct];
-        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_FORWARD, &[u(n), u(v)], &bufs, grid_1d(n));
+        self.dispatch(&s::STABLEMAX_CROSS_ENTROPY_FORWARD, &wgsl::CrossEntropy { n: u(n), v: u(v) }, &bufs, grid_1d(n));
     }
 
     /// out[0] = scale · #{x == 0}. x: (n). One workgroup, fixed tree.
     pub fn count_zeros(&self, x: &GpuBuffer, out: &GpuBuffer, n: usize, scale: f32) {
         need("count_zeros", "x", x, n);
         need("count_zeros", "out", out, 1);
-        self.dispatch(&s::COUNT_ZEROS, &[u(n), f(scale)], &[x, out], [1, 1, 1]);
+        self.dispatch(&s::COUNT_ZEROS, &wgsl::Reduce { n: u(n), scale }, &[x, out], [1, 1, 1]);
     }
 
     /// out = g − (g·w / w·w)·w (⊥Grad). w, g, out: (n). One workgroup, fixed tree.
@@ -463,7 +424,7 @@ impl Gpu {
         for (name, buf) in [("w", w), ("g", g), ("out", out)] {
             need("orthogonal_grad", name, buf, n);
         }
-        self.dispatch(&s::ORTHOGONAL_GRAD, &[u(n)], &[w, g, out], [1, 1, 1]);
+        self.dispatch(&s::ORTHOGONAL_GRAD, &wgsl::Ortho { n: u(n) }, &[w, g, out], [1, 1, 1]);
     }
 
     /// Grokfast's slow-gradient filter: ema_out = alpha·ema + (1−alpha)·grad, then
@@ -473,14 +434,14 @@ impl Gpu {
         for (name, buf) in [("grad", grad), ("ema", ema), ("ema_out", ema_out), ("out", out)] {
             need("grad_filter_ema", name, buf, n);
         }
-        self.dispatch(&s::GRAD_FILTER_EMA, &[u(n), f(alpha), f(lamb)], &[grad, ema, ema_out, out], grid_threads(n, 256));
+        self.dispatch(&s::GRAD_FILTER_EMA, &wgsl::Filter { n: u(n), alpha, lamb }, &[grad, ema, ema_out, out], grid_threads(n, 256));
     }
 
     /// x: (n, v) → y: (n, v) = row-wise log-softmax. One thread per row.
     pub fn log_softmax_forward(&self, x: &GpuBuffer, y: &GpuBuffer, n: usize, v: usize) {
         need("log_softmax_forward", "x", x, n * v);
         need("log_softmax_forward", "y", y, n * v);
-        self.dispatch(&s::LOG_SOFTMAX_FORWARD, &[u(n), u(v)], &[x, y], grid_threads(n, 64));
+        self.dispatch(&s::LOG_SOFTMAX_FORWARD, &wgsl::LogSoftmax { n: u(n), v: u(v) }, &[x, y], grid_threads(n, 64));
     }
 
     /// y, dy: (n, v) → dx: (n, v) = dy − exp(y)·rowsum(dy). One thread per row.
@@ -489,11 +450,11 @@ impl Gpu {
         need(e, "y", y, n * v);
         need(e, "dy", dy, n * v);
         need(e, "dx", dx, n * v);
-        self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &[u(n), u(v)], &[y, dy, dx], grid_threads(n, 64));
+        self.dispatch(&s::LOG_SOFTMAX_BACKWARD, &wgsl::LogSoftmax { n: u(n), v: u(v) }, &[y, dy, dx], grid_threads(n, 64));
     }
 
     /// xw: (b, t, 4h), w_h: (h, 4h) → out: (b, t, h); also gates: (b, t, 4h), c, hprev:
-    /// (b, t, h) for the backward pass. One workgroup per sequence; h ≤ `LSTM_MAX_H`.
+    /// (b, t, h) for the backward pass. One workgroup per sequence; h ≤ `limits::LSTM_MAX_H`.
     #[allow(clippy::too_many_arguments)]
     pub fn lstm_forward(
         &self,
@@ -508,14 +469,14 @@ impl Gpu {
         h: usize,
     ) {
         let e = "lstm_forward";
-        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        within(limits::lstm(b, t, h));
         need(e, "xw", xw, b * t * 4 * h);
         need(e, "w_h", w_h, h * 4 * h);
         need(e, "out", out, b * t * h);
         need(e, "gates", gates, b * t * 4 * h);
         need(e, "c", c, b * t * h);
         need(e, "hprev", hprev, b * t * h);
-        self.dispatch(&s::LSTM_FORWARD, &[u(b), u(t), u(h)], &[xw, w_h, out, gates, c, hprev], grid_1d(b));
+        self.dispatch(&s::LSTM_FORWARD, &wgsl::Lstm { b: u(b), t: u(t), h: u(h) }, &[xw, w_h, out, gates, c, hprev], grid_1d(b));
     }
 
     /// dh: (b, t, h), gates: (b, t, 4h), c: (b, t, h), w_h: (h, 4h) → dpre: (b, t, 4h), the
@@ -523,20 +484,20 @@ impl Gpu {
     #[allow(clippy::too_many_arguments)]
     pub fn lstm_backward(&self, dh: &GpuBuffer, gates: &GpuBuffer, c: &GpuBuffer, w_h: &GpuBuffer, dpre: &GpuBuffer, b: usize, t: usize, h: usize) {
         let e = "lstm_backward";
-        assert!(h <= LSTM_MAX_H, "{e}: h = {h} exceeds the supported {LSTM_MAX_H}");
+        within(limits::lstm(b, t, h));
         need(e, "dh", dh, b * t * h);
         need(e, "gates", gates, b * t * 4 * h);
         need(e, "c", c, b * t * h);
         need(e, "w_h", w_h, h * 4 * h);
         need(e, "dpre", dpre, b * t * 4 * h);
-        self.dispatch(&s::LSTM_BACKWARD, &[u(b), u(t), u(h)], &[dh, gates, c, w_h, dpre], grid_1d(b));
+        self.dispatch(&s::LSTM_BACKWARD, &wgsl::Lstm { b: u(b), t: u(t), h: u(h) }, &[dh, gates, c, w_h, dpre], grid_1d(b));
     }
 
     /// att: (rows, t) attention rows → ent: (rows), each row's entropy −Σ a·ln a.
     pub fn attention_entropy_forward(&self, att: &GpuBuffer, ent: &GpuBuffer, rows: usize, t: usize) {
         need("attention_entropy_forward", "att", att, rows * t);
         need("attention_entropy_forward", "ent", ent, rows);
-        self.dispatch(&s::ATTENTION_ENTROPY_FORWARD, &[u(rows), u(t), 0], &[att, ent], grid_threads(rows, 64));
+        self.dispatch(&s::ATTENTION_ENTROPY_FORWARD, &wgsl::AttentionEntropy { n: u(rows), t: u(t), scale: 0.0 }, &[att, ent], grid_threads(rows, 64));
     }
 
     /// att: (n) probabilities, dloss: (1) → datt: (n) = −dloss·scale·(ln a + 1) where a > 0, else 0.
@@ -544,6 +505,6 @@ impl Gpu {
         need("attention_entropy_backward", "att", att, n);
         need("attention_entropy_backward", "dloss", dloss, 1);
         need("attention_entropy_backward", "datt", datt, n);
-        self.dispatch(&s::ATTENTION_ENTROPY_BACKWARD, &[u(n), 0, f(scale)], &[att, dloss, datt], grid_threads(n, 64));
+        self.dispatch(&s::ATTENTION_ENTROPY_BACKWARD, &wgsl::AttentionEntropy { n: u(n), t: 0, scale }, &[att, dloss, datt], grid_threads(n, 64));
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! How work flows (the pattern of wgpu's `repeated_compute` example):
 //! - A kernel method (`kernels.rs`) only *records* a dispatch into the pending encoder; its
-//!   uniform parameters go into a CPU-side slot of the uniform arena. Nothing reaches the GPU
-//!   until `flush`, `read` or a `write` that must be ordered after recorded work.
+//!   uniform struct (`uniforms.rs`) goes into a CPU-side slot of the uniform arena. Nothing
+//!   reaches the GPU until `flush`, `read` or a `write` that must be ordered after recorded work.
 //! - `flush` uploads the arena's used slots with one `queue.write_buffer`, then submits.
 //! - `read` copies any number of buffers into one pooled staging buffer, submits once, maps
 //!   once and awaits the map through a oneshot channel. It never blocks: natively it drives the
@@ -23,15 +23,13 @@ mod kernels;
 mod pipelines;
 mod pool;
 pub mod shaders;
-pub mod softmax;
+mod uniforms;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-pub use kernels::LSTM_MAX_H;
-pub use kernels::{LINEAR_ATTENTION_MAX_F, LINEAR_ATTENTION_MAX_HS};
 use pipelines::{Pipelines, UNIFORM_SLOT};
 pub use pool::GpuBuffer;
 use pool::Pool;
@@ -42,7 +40,7 @@ use shaders::Kernel;
 const ARENA_BYTES: u64 = 4096 * UNIFORM_SLOT;
 
 /// WebGPU's limit on workgroups per dispatch dimension.
-pub(crate) const MAX_GROUPS: u32 = 65535;
+const MAX_GROUPS: u32 = crate::limits::MAX_WORKGROUPS_PER_DIMENSION as u32;
 
 /// Counters for tests and the benchmark: how much the backend created and launched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,7 +116,7 @@ pub struct Gpu {
 
 impl Gpu {
     /// Opens the first adapter wgpu offers (a CPU adapter such as Mesa's lavapipe counts) and
-    /// a device with WebGPU's default limits, plus the adapter's larger buffer sizes.
+    /// a device with WebGPU's default limits, plus the adapter's larger maximum buffer size.
     pub async fn new() -> Result<Rc<Gpu>, String> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -133,9 +131,10 @@ impl Gpu {
         let info = adapter.get_info();
         let have = adapter.limits();
         let mut limits = wgpu::Limits::default();
-        // Big activations (B·T·V logits) want more than the 128/256 MiB defaults when the
-        // adapter has it; everything else stays at the defaults every WebGPU device offers.
-        limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.max(have.max_storage_buffer_binding_size);
+        // Every limit stays at the defaults every WebGPU device offers, so that a run behaves the
+        // same everywhere: the tensor ops refuse a tensor past the default 128 MiB binding
+        // (`limits::MAX_BUFFER_BYTES`) on both backends. Only the staging buffer of a read,
+        // which holds several tensors at once and is never bound, may grow past the default.
         limits.max_buffer_size = limits.max_buffer_size.max(have.max_buffer_size);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -268,15 +267,6 @@ impl Gpu {
         self.queue.write_buffer(&buf.raw, 0, bytes);
     }
 
-    /// Copies all of `src` into `dst` (same length), recorded into the pending encoder.
-    pub fn copy(&self, src: &GpuBuffer, dst: &GpuBuffer) {
-        assert_eq!(src.len, dst.len, "copy: lengths differ ({} vs {})", src.len, dst.len);
-        let mut p = self.pending.borrow_mut();
-        p.touched.insert(src.id);
-        p.touched.insert(dst.id);
-        p.encoder(&self.device).copy_buffer_to_buffer(&src.raw, 0, &dst.raw, 0, src.bytes());
-    }
-
     /// Submits the pending encoder, if any.
     pub fn flush(&self) {
         let mut p = self.pending.borrow_mut();
@@ -378,11 +368,12 @@ impl Gpu {
         }
     }
 
-    /// Records one dispatch of `kernel`: `params` fill its uniform struct (u32s; f32s as
-    /// `to_bits`), `bufs` bind at 1.., `groups` is the workgroup grid.
-    pub(crate) fn dispatch(&self, kernel: &Kernel, params: &[u32], bufs: &[&GpuBuffer], groups: [u32; 3]) {
+    /// Records one dispatch of `kernel`: `uniforms` is its shader's uniform struct (one of
+    /// `uniforms.rs`, copied byte for byte), `bufs` bind at 1.., `groups` is the workgroup grid.
+    /// Public for kernels outside the engine (the attention benchmark's unfused reference).
+    pub fn dispatch<U: bytemuck::Pod>(&self, kernel: &Kernel, uniforms: &U, bufs: &[&GpuBuffer], groups: [u32; 3]) {
+        const { assert!(size_of::<U>() as u64 <= UNIFORM_SLOT, "a uniform struct must fit one slot of the arena") };
         assert_eq!(bufs.len(), kernel.storage.len(), "{}: wrong number of buffers", kernel.entry);
-        assert!(4 * params.len() as u64 <= UNIFORM_SLOT, "{}: uniform struct too big", kernel.entry);
         assert!(groups.iter().all(|&g| g <= MAX_GROUPS), "{}: grid {groups:?} exceeds {MAX_GROUPS} workgroups per dimension", kernel.entry);
         if groups.contains(&0) {
             return; // empty tensors: nothing to compute
@@ -394,7 +385,7 @@ impl Gpu {
         }
         let mut p = self.pending.borrow_mut();
         let offset = p.arena.len();
-        p.arena.extend_from_slice(bytemuck::cast_slice(params));
+        p.arena.extend_from_slice(bytemuck::bytes_of(uniforms));
         p.arena.resize(offset + UNIFORM_SLOT as usize, 0);
         for b in bufs {
             p.touched.insert(b.id);
@@ -410,7 +401,7 @@ impl Gpu {
 
 /// The grid for `groups` workgroups along one axis: (min(g, 65535), ceil(g / 65535), 1). Shaders
 /// recover the linear workgroup index as wg.x + wg.y·num_workgroups.x and skip the overshoot.
-pub(crate) fn grid_1d(groups: usize) -> [u32; 3] {
+pub fn grid_1d(groups: usize) -> [u32; 3] {
     let g = groups as u64;
     let max = MAX_GROUPS as u64;
     [g.min(max) as u32, g.div_ceil(max) as u32, 1]

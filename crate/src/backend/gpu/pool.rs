@@ -38,11 +38,6 @@ impl GpuBuffer {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
-    /// Size of the wgpu buffer in bytes (at least 4: WebGPU cannot bind an empty buffer).
-    pub(crate) fn bytes(&self) -> u64 {
-        self.raw.size()
-    }
 }
 
 impl Drop for GpuBuffer {

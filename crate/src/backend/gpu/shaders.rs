@@ -1,5 +1,7 @@
-//! The shader table of contents: every WGSL file in `shaders/`, included at compile time, and
-//! every compute entry point the GPU backend dispatches, with its binding layout.
+//! The shader table of contents: every WGSL file in `shaders/` that the engine runs, included at
+//! compile time, and every compute entry point the GPU backend dispatches, with its binding
+//! layout. (softmax.wgsl and heads.wgsl serve only the attention benchmark's unfused reference,
+//! which lists them itself: crate/benches/benchmarks/unfused_attention.rs.)
 //!
 //! Binding convention shared by all files: `@group(0) @binding(0)` is a uniform struct of 4-byte
 //! sizes and scalars; storage buffers follow at bindings 1, 2, … in the Rust method's argument
@@ -8,11 +10,11 @@
 
 /// Tiled batched matmul (and the naive reference variant).
 pub const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
-/// add, mul, scale, add_bias, GELU, ReLU, elu+1 and exp.
+/// add, mul, scale, add_bias, and the unary ops of `backend::UnaryOp` (GELU, ReLU, elu+1, exp).
 pub const ELEMENTWISE: &str = include_str!("../../../../shaders/elementwise.wgsl");
 /// sum, sum_squares, sum_rows, count_zeros.
 pub const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
-/// AdamW and SGD updates, and ⊥Grad's projection.
+/// The AdamW update and ⊥Grad's projection.
 pub const OPTIM: &str = include_str!("../../../../shaders/optim.wgsl");
 /// Layer normalisation, forward and backward.
 pub const LAYERNORM: &str = include_str!("../../../../shaders/layernorm.wgsl");
@@ -26,10 +28,6 @@ pub const ATTENTION_ENTROPY: &str = include_str!("../../../../shaders/attention_
 pub const CROSS_ENTROPY: &str = include_str!("../../../../shaders/cross_entropy.wgsl");
 /// gather_rows (embedding lookup) and scatter_rows (its gradient).
 pub const EMBEDDING: &str = include_str!("../../../../shaders/embedding.wgsl");
-/// Masked causal softmax, for the unfused attention reference that benchmarks time.
-pub const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
-/// Split and merge attention heads, for the same unfused reference.
-pub const HEADS: &str = include_str!("../../../../shaders/heads.wgsl");
 /// Inverted dropout with a counter-based mask (forward and backward are the same kernel).
 pub const DROPOUT: &str = include_str!("../../../../shaders/dropout.wgsl");
 /// Grokfast's slow-gradient (EMA) filter.
@@ -64,6 +62,7 @@ const fn k(file: &'static str, source: &'static str, entry: &'static str, storag
 mod table {
     use super::Access::{Read as R, ReadWrite as W};
     use super::*;
+    use crate::backend::UnaryOp;
 
     pub const MATMUL_TILED: Kernel = k("matmul.wgsl", MATMUL, "matmul", &[R, R, W]);
     pub const MATMUL_NAIVE: Kernel = k("matmul.wgsl", MATMUL, "matmul_naive", &[R, R, W]);
@@ -72,21 +71,19 @@ mod table {
     pub const MUL: Kernel = k("elementwise.wgsl", ELEMENTWISE, "mul", &[R, R, W]);
     pub const SCALE: Kernel = k("elementwise.wgsl", ELEMENTWISE, "scale", &[R, W]);
     pub const ADD_BIAS: Kernel = k("elementwise.wgsl", ELEMENTWISE, "add_bias", &[R, R, W]);
-    pub const GELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_forward", &[R, W]);
-    pub const GELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "gelu_backward", &[R, R, W]);
-    pub const RELU_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_forward", &[R, W]);
-    pub const RELU_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "relu_backward", &[R, R, W]);
-    pub const ELU_PLUS_ONE_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "elu_plus_one_forward", &[R, W]);
-    pub const ELU_PLUS_ONE_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "elu_plus_one_backward", &[R, R, W]);
-    pub const EXP_FORWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "exp_forward", &[R, W]);
-    pub const EXP_BACKWARD: Kernel = k("elementwise.wgsl", ELEMENTWISE, "exp_backward", &[R, R, W]);
+
+    /// The forward and backward entry points of an element-wise unary op, as its row of
+    /// `backend::UnaryOp`'s table names them: x (read) → y; x or y (read), dy (read) → dx.
+    pub const fn unary(op: UnaryOp) -> [Kernel; 2] {
+        let [forward, backward] = op.wgsl();
+        [k("elementwise.wgsl", ELEMENTWISE, forward, &[R, W]), k("elementwise.wgsl", ELEMENTWISE, backward, &[R, R, W])]
+    }
 
     pub const SUM: Kernel = k("reduce.wgsl", REDUCE, "sum", &[R, W]);
     pub const SUM_SQUARES: Kernel = k("reduce.wgsl", REDUCE, "sum_squares", &[R, W]);
     pub const SUM_ROWS: Kernel = k("reduce.wgsl", REDUCE, "sum_rows", &[R, W]);
 
     pub const ADAMW_UPDATE: Kernel = k("optim.wgsl", OPTIM, "adamw_update", &[W, R, W, W]);
-    pub const SGD_UPDATE: Kernel = k("optim.wgsl", OPTIM, "sgd_update", &[W, R]);
 
     pub const LAYERNORM_FORWARD: Kernel = k("layernorm.wgsl", LAYERNORM, "layernorm_forward", &[R, R, R, W, W, W]);
     // Both backward entry points declare the same eight bindings:
@@ -106,11 +103,6 @@ mod table {
 
     pub const CROSS_ENTROPY_FORWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_forward", &[R, R, W, W, W]);
     pub const CROSS_ENTROPY_BACKWARD: Kernel = k("cross_entropy.wgsl", CROSS_ENTROPY, "cross_entropy_backward", &[R, R, R, W]);
-
-    pub const SOFTMAX_CAUSAL_FORWARD: Kernel = k("softmax.wgsl", SOFTMAX, "softmax_causal_forward", &[R, W]);
-    pub const SOFTMAX_CAUSAL_BACKWARD: Kernel = k("softmax.wgsl", SOFTMAX, "softmax_causal_backward", &[R, R, W]);
-    pub const SPLIT_HEADS: Kernel = k("heads.wgsl", HEADS, "split_heads", &[R, W]);
-    pub const MERGE_HEADS: Kernel = k("heads.wgsl", HEADS, "merge_heads", &[R, W]);
 
     pub const GATHER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "gather_rows", &[R, R, W]);
     pub const SCATTER_ROWS: Kernel = k("embedding.wgsl", EMBEDDING, "scatter_rows", &[R, R, R, W]);
