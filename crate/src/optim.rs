@@ -54,11 +54,6 @@ impl AdamW {
     }
 }
 
-/// √(Σ over params of Σ w²), read back with the other metrics.
-pub fn weight_norm_squared(params: &[Param]) -> Vec<Tensor> {
-    params.iter().map(|p| p.tensor.sum_squares()).collect()
-}
-
 /// Grokfast's low-pass gradient filter (Lee et al., "Grokfast: Accelerated Grokking by
 /// Amplifying Slow Gradients", 2024, Algorithm 2): each gradient g becomes g + λ·h, where h is
 /// the exponential moving average of that parameter's past gradients, before the optimizer
