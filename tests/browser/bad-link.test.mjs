@@ -1,6 +1,7 @@
 // Hand-edited links: unknown keys, malformed and out-of-range values, an unknown toy and an
 // unknown link version each show a clear message naming the culprit, fall back to defaults,
-// and leave a working page. Nothing from the link is inserted as HTML.
+// and leave a working page. Nothing from the link is inserted as HTML. A bad value typed in a
+// control is named under it and leaves the run on screen as it was.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,4 +81,32 @@ test('HTML in a link is shown as text, never inserted', { timeout: 60_000 }, asy
     console.log(`${link} → error "${s.error}"`);
     await page.close();
   }
+});
+
+test('a refused control value keeps the run on screen; an accepted one starts a new run', { timeout: 90_000 }, async () => {
+  const page = await open(browser.context, server, '/?toy=grokking&backend=cpu&p=23&d_model=32&eval_every=5&steps=20&autoplay=1');
+  const done = await waitState(page, 'the run to finish', (s) => s.phase === 'done' || s.error !== '', { timeout: 60_000 });
+  assert.equal(done.error, '', `the page shows an error\n  ${await pageState(page)}`);
+  const message = () => page.$eval('[data-param="p"] .control-msg', (m) => (m.hidden ? '' : (m.textContent ?? '')));
+  /** Types `text` into p's box; resolves to the message the answer puts under it (Enter clears the old one). */
+  const typeP = async (text) => {
+    await page.fill('#ctl-p-value', text);
+    await page.press('#ctl-p-value', 'Enter');
+    await page.waitForFunction(() => !document.querySelector('[data-param="p"] .control-msg').hidden, null, { timeout: 30_000 });
+    return message();
+  };
+  // p = 24 is not prime: it snaps back to 23, the nearest prime, which is the run on screen.
+  for (const [text, said] of [['24', /not prime.*using 23/], ['abc', /p = abc is not an integer.*kept 23/], ['999', /999 is out of range.*kept 23/]]) {
+    assert.match(await typeP(text), said, `the message under p for ${text}`);
+    await page.waitForTimeout(300);
+    const s = await snapshot(page);
+    assert.deepEqual([stepOf(s), s.digest, s.accPoints, s.phase], [20, done.digest, done.accPoints, 'done'], `p = ${text} changed the run on screen\n  ${await pageState(page)}`);
+    assert.equal(await paramValue(page, 'p'), '23');
+  }
+  // p = 29 is a new run: from step 0, its charts empty.
+  await page.fill('#ctl-p-value', '29');
+  await page.press('#ctl-p-value', 'Enter');
+  const fresh = await waitState(page, 'a new run for p = 29', (s) => stepOf(s) === 0 && s.phase === 'ready', { timeout: 30_000 });
+  assert.equal(fresh.accPoints, 0, `the new run's chart still shows the old run's points\n  ${await pageState(page)}`);
+  assert.equal(await message(), '');
 });

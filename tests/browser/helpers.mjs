@@ -119,7 +119,7 @@ export async function snapshot(page) {
       return v == null ? null : Number(v);
     };
     const link = q('share-link');
-    // Points per chart, by chart group, for toys whose groups the tests do not name one by one.
+    // Points per chart, by quantity id (`chart-acc`: accuracy).
     const charts = Object.fromEntries(
       [...document.querySelectorAll('[data-testid^="chart-"]')].map((el) => [
         el.getAttribute('data-testid').slice('chart-'.length),
@@ -142,8 +142,6 @@ export async function snapshot(page) {
       notice: t('notice'),
       stepsPerSecond: t('steps-per-second'),
       accPoints: points('chart-acc'),
-      lossPoints: points('chart-loss'),
-      normPoints: points('chart-weight_norm'),
       charts,
       figures,
       shareLink: link ? (link.value ?? link.getAttribute('href') ?? link.textContent ?? '').trim() : '',
@@ -201,13 +199,14 @@ export async function screenshot(page, name) {
 }
 
 /**
- * The CLI's run digest: `papertoys run <toy> --json … ` and the last line's "digest".
+ * A run from the command line, `papertoys run <toy> --json …`: the last line's digest, toy,
+ * config and steps, with the metric `rows` ({step, <name>: value}) and `figures` printed before it.
  * PT_CLI names a built binary (test.sh sets it); otherwise `cargo run` in the test profile,
  * which `cargo test` has usually built already. The CPU digest does not depend on the profile.
  */
 export function cliRun(toy, args) {
-  const lines = cli(['run', toy, ...args, '--json']).trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
+  const lines = cli(['run', toy, ...args, '--json']).trim().split('\n').map((line) => JSON.parse(line));
+  return { ...lines[lines.length - 1], rows: lines.filter((l) => 'step' in l), figures: lines.filter((l) => 'figure' in l).map((l) => l.figure) };
 }
 
 /** The ids of every toy, from `papertoys list`. */
@@ -219,7 +218,8 @@ function cli(cliArgs) {
   const [cmd, argv] = process.env.PT_CLI
     ? [process.env.PT_CLI, cliArgs]
     : ['cargo', ['run', '--quiet', '--profile', 'test', '--locked', '-p', 'papertoys', '--', ...cliArgs]];
-  return execFileSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
+  // stderr is captured: its timing line is noise, and a failure's message includes it.
+  return execFileSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
 }
 
 /** One line for the closing note, easy to grep from the test output. */

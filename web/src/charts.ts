@@ -1,9 +1,10 @@
 /**
- * Live metric curves with uPlot. Metrics are grouped by the part of their name after the last '/'
- * (`train/acc` and `val/acc` share the "acc" chart, `model/weight_norm` gets its own) and labelled
- * by the part before it (`lstm/sparse/read_err` is "lstm/sparse" on the "read_err" chart), so a new
- * toy's metrics get charts without code here. Each chart's box carries
- * `data-testid="chart-<group>"` and `data-points` (the rows drawn so far).
+ * Live metric curves with uPlot: one chart per quantity (`MetricInfo.quantity`: accuracy, loss,
+ * …), titled by its label, its unit on the y axis, its scale on the y axis (a share: [0, 1]; log:
+ * a log axis). Each series is one metric, labelled by its arm and split, coloured by its arm and
+ * dashed by its split (palette.ts). Nothing here reads a metric's name, so a new toy's metrics
+ * get charts without code here. Each chart's box carries `data-testid="chart-<quantity id>"`
+ * and `data-points` (the rows drawn so far).
  *
  * Redraws are batched to one per animation frame; rows arrive about ten times a second.
  */
@@ -11,28 +12,21 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { el } from './dom';
-import type { Row } from './worker/protocol';
+import type { MetricInfo, MetricRow, Quantity } from './generated/engine';
+import type { Palette } from './palette';
 
-const TITLES: Record<string, string> = { acc: 'Accuracy', loss: 'Loss', weight_norm: 'Weight norm (‖θ‖₂)' };
-const SPLITS: Record<string, string> = { train: 'train', val: 'validation', model: 'all weights' };
-const COLORS: Record<string, string> = { train: '#2563eb', val: '#e8590c', model: '#7c3aed' };
-const PALETTE = ['#0d9488', '#db2777', '#65a30d', '#475569'];
 const HEIGHT = 230;
-/** Charts come in this order; other groups follow in the order of their metrics. */
-const FIRST = ['acc', 'loss'];
-const rank = (group: string) => (FIRST.includes(group) ? FIRST.indexOf(group) : FIRST.length);
 
-export const groupOf = (metric: string) => metric.slice(metric.lastIndexOf('/') + 1);
-/** Everything before the group: `val/acc` → "val", `lstm/sparse/read_err` → "lstm/sparse". */
-const splitOf = (metric: string) => (metric.includes('/') ? metric.slice(0, metric.lastIndexOf('/')) : metric);
-export const titleOf = (group: string) => TITLES[group] ?? group.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+/** "StableMax · validation", or the arm alone for a metric of no split. */
+const seriesLabel = (m: MetricInfo) => (m.split.label ? `${m.arm.label} · ${m.split.label}` : m.arm.label);
 
 interface Chart {
-  group: string;
+  quantity: Quantity;
   /** Indices of this chart's metrics in each row's `values`. */
   columns: number[];
   labels: string[];
   colors: string[];
+  dashes: number[][];
   box: HTMLElement;
   plotBox: HTMLElement;
   plot: uPlot | null;
@@ -41,49 +35,57 @@ interface Chart {
 export class MetricCharts {
   readonly root: HTMLElement;
   private charts: Chart[] = [];
-  private names: string[] = [];
-  private rows: Row[] = [];
+  private metrics = '';
+  private rows: MetricRow[] = [];
   private logX = false;
   private frame = 0;
   private resize = new ResizeObserver(() => this.fit());
 
-  /** `pngButton(group)` makes the per-chart export button (wired by the caller). */
-  constructor(private pngButton: (group: string) => HTMLElement) {
+  /** `pngButton(quantity id)` makes the per-chart export button (wired by the caller). */
+  constructor(private pngButton: (quantity: string) => HTMLElement) {
     this.root = el('div', { class: 'charts' });
   }
 
-  /** Builds one chart per metric group; clears the data. */
-  setMetrics(names: string[]) {
-    if (names.join() === this.names.join()) {
-      this.setRows([]);
+  /** Builds one chart per quantity (unless the metrics are the ones drawn already); clears the data. */
+  setMetrics(metrics: MetricInfo[], palette: Palette) {
+    const key = JSON.stringify(metrics);
+    this.rows = [];
+    if (key === this.metrics) {
+      this.schedule();
       return;
     }
-    this.names = names;
-    this.rows = [];
+    this.metrics = key;
     for (const c of this.charts) c.plot?.destroy();
     this.charts = [];
     this.root.replaceChildren();
-    const groups = [...new Set(names.map(groupOf))].sort((a, b) => rank(a) - rank(b));
-    for (const group of groups) {
-      const columns = names.flatMap((n, i) => (groupOf(n) === group ? [i] : []));
-      const labels = columns.map((i) => SPLITS[splitOf(names[i])] ?? splitOf(names[i]));
-      const colors = columns.map((i, k) => COLORS[splitOf(names[i])] ?? PALETTE[k % PALETTE.length]);
+    const quantities = new Map(metrics.map((m) => [m.quantity.id, m.quantity]));
+    for (const quantity of quantities.values()) {
+      const columns = metrics.flatMap((m, i) => (m.quantity.id === quantity.id ? [i] : []));
       const plotBox = el('div', { class: 'chart-plot' });
       const box = el(
         'figure',
-        { class: `chart chart-${group}`, testid: `chart-${group}`, 'data-points': 0 },
-        el('figcaption', {}, el('span', { class: 'chart-title' }, titleOf(group)), this.pngButton(group)),
+        { class: 'chart', testid: `chart-${quantity.id}`, 'data-points': 0 },
+        el('figcaption', {}, el('span', { class: 'chart-title' }, quantity.label), this.pngButton(quantity.id)),
         plotBox,
       );
       this.root.append(box);
       this.resize.observe(plotBox);
-      this.charts.push({ group, columns, labels, colors, box, plotBox, plot: null });
+      this.charts.push({
+        quantity,
+        columns,
+        labels: columns.map((i) => seriesLabel(metrics[i])),
+        colors: columns.map((i) => palette.color(metrics[i].arm.id)),
+        dashes: columns.map((i) => palette.dash(metrics[i].split.id)),
+        box,
+        plotBox,
+        plot: null,
+      });
     }
     this.rebuild();
   }
 
   /** Replaces all rows (after a reset) or, with `append`, adds new ones. */
-  setRows(rows: Row[], append = false) {
+  setRows(rows: MetricRow[], append = false) {
     this.rows = append ? this.rows.concat(rows) : rows.slice();
     this.schedule();
   }
@@ -93,10 +95,10 @@ export class MetricCharts {
     this.rebuild();
   }
 
-  /** The chart of `group` as a PNG: title, axes and curves, plus a legend, on white. */
-  png(group: string): Promise<Blob> {
-    const c = this.charts.find((x) => x.group === group);
-    if (!c?.plot) return Promise.reject(new Error(`no chart '${group}'`));
+  /** The chart of quantity `id` as a PNG: title, axes and curves, plus a legend, on white. */
+  png(id: string): Promise<Blob> {
+    const c = this.charts.find((x) => x.quantity.id === id);
+    if (!c?.plot) return Promise.reject(new Error(`no chart '${id}'`));
     const src = c.plot.ctx.canvas;
     const dpr = src.width / Math.max(1, c.plot.width);
     const head = Math.round(34 * dpr);
@@ -108,12 +110,17 @@ export class MetricCharts {
     ctx.font = `600 ${Math.round(14 * dpr)}px system-ui, sans-serif`;
     ctx.fillStyle = '#1f2933';
     ctx.textBaseline = 'middle';
-    ctx.fillText(titleOf(group), 10 * dpr, head / 2);
-    let x = 10 * dpr + ctx.measureText(titleOf(group)).width + 18 * dpr;
+    ctx.fillText(c.quantity.label, 10 * dpr, head / 2);
+    let x = 10 * dpr + ctx.measureText(c.quantity.label).width + 18 * dpr;
     ctx.font = `${Math.round(12 * dpr)}px system-ui, sans-serif`;
+    ctx.lineWidth = 2.5 * dpr;
     c.labels.forEach((label, k) => {
-      ctx.fillStyle = c.colors[k];
-      ctx.fillRect(x, head / 2 - 1.5 * dpr, 16 * dpr, 3 * dpr);
+      ctx.strokeStyle = c.colors[k];
+      ctx.setLineDash(c.dashes[k].map((d) => d * dpr));
+      ctx.beginPath();
+      ctx.moveTo(x, head / 2);
+      ctx.lineTo(x + 16 * dpr, head / 2);
+      ctx.stroke();
       ctx.fillStyle = '#3e4c59';
       ctx.fillText(label, x + 20 * dpr, head / 2);
       x += 20 * dpr + ctx.measureText(label).width + 14 * dpr;
@@ -142,18 +149,23 @@ export class MetricCharts {
     for (const c of this.charts) {
       c.plot?.destroy();
       const width = Math.max(200, c.plotBox.clientWidth || 480);
+      const scale = c.quantity.scale;
+      const unit = c.quantity.unit;
       const opts: uPlot.Options = {
         width,
         height: HEIGHT,
         scales: {
           x: { time: false, distr: this.logX ? 3 : 1 },
-          y: c.group === 'acc' ? { range: [0, 1] } : c.group === 'loss' ? { distr: 3 } : {},
+          y: scale === 'share' ? { range: [0, 1] } : scale === 'log' ? { distr: 3 } : {},
         },
         axes: [
           { label: this.logX ? 'step (log scale)' : 'step', stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' } },
-          { stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' }, size: 54 },
+          { label: unit || undefined, stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' }, size: 54 },
         ],
-        series: [{ label: 'step' }, ...c.labels.map((label, k) => ({ label, stroke: c.colors[k], width: 2, points: { show: lonePoints, size: 6 } }))],
+        series: [
+          { label: 'step' },
+          ...c.labels.map((label, k) => ({ label, stroke: c.colors[k], dash: c.dashes[k], width: 2, points: { show: lonePoints, size: 6 } })),
+        ],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
       };
@@ -165,7 +177,7 @@ export class MetricCharts {
   private data(c: Chart): uPlot.AlignedData {
     // Step 0 has no place on a log axis; log-y curves drop values that are not positive.
     const rows = this.logX ? this.rows.filter((r) => r.step > 0) : this.rows;
-    const logY = c.group === 'loss';
+    const logY = c.quantity.scale === 'log';
     return [
       rows.map((r) => r.step),
       ...c.columns.map((i) => rows.map((r) => (logY && !(r.values[i] > 0) ? null : r.values[i]))),

@@ -9,17 +9,19 @@
  * controls that are not config keys use `data-control="steps"` / `"backend"`.
  *
  * A control reports a committed change (slider released, Enter or blur in the text box) through
- * `onChange`; the caller validates it in the worker and answers with `set` (the values now in
- * force) and `say` (a message under the control).
+ * `onParam`, as it has it: a slider's value, a select's option, or a text box's raw text, which
+ * the crate parses and checks. The caller answers with `set` (the values now in force) and `say`
+ * (a message under the control).
  */
 
 import { el } from './dom';
-import { describeRange, displayValue, formatValue, parseValue, type Config, type ParamInfo, type ToyInfo, type Value } from './params';
-import { MAX_STEPS } from './share/link';
+import type { ParamSpec, ToyInfo } from './generated/engine';
+import { describeRange, displayValue, formatValue, type Config, type Value } from './params';
+import { MAX_STEPS, readSteps } from './share/link';
 import type { BackendChoice } from './worker/protocol';
 
 export interface ControlEvents {
-  /** A config key changed; `direction` is the sign of the change (for snapping to valid values). */
+  /** A config key changed (text from a text box); `direction` is the sign of the change (for snapping to valid values). */
   onParam(name: string, value: Value, direction: 1 | -1): void;
   onSteps(steps: number): void;
   onBackend(choice: BackendChoice): void;
@@ -35,7 +37,7 @@ interface Scale {
 
 const SLIDER_POSITIONS = 1000;
 
-function scaleFor(p: ParamInfo): Scale | null {
+function scaleFor(p: ParamSpec): Scale | null {
   if (p.type === 'choice') return null;
   const { min, max } = p;
   if (p.type === 'int' && max - min > 100_000) return null; // e.g. the seed: a text box only
@@ -63,7 +65,7 @@ function scaleFor(p: ParamInfo): Scale | null {
 }
 
 interface ParamControl {
-  param: ParamInfo;
+  param: ParamSpec;
   box: HTMLElement;
   slider: HTMLInputElement | null;
   text: HTMLInputElement | null;
@@ -99,20 +101,13 @@ export class Controls {
     this.backend.get(backend)!.checked = true;
   }
 
-  /** A message under a control (empty clears it). `kind` colours it. */
-  /** Shows `text` under the control of `name`; false when the page has no such control. */
-  say(name: string, text: string, kind: 'error' | 'info' = 'error'): boolean {
+  /** Shows `text` under the control of `name` (a config key or `steps`; empty clears it). `kind` colours it. */
+  say(name: string, text: string, kind: 'error' | 'info' = 'error') {
     const m = name === 'steps' ? this.stepsMessage : this.params.get(name)?.message;
-    if (!m) return false;
+    if (!m) return;
     m.textContent = text;
     m.hidden = text === '';
     m.className = `control-msg is-${kind}`;
-    return true;
-  }
-
-  clearMessages() {
-    for (const c of this.params.values()) this.say(c.param.name, '');
-    this.say('steps', '');
   }
 
   /** Hides the controls named (config keys, `steps`, `backend`). */
@@ -130,16 +125,17 @@ export class Controls {
   }
 
   private commit(c: ParamControl, v: Value) {
-    if (v === c.value) {
-      this.show(c, v);
+    if (String(v) === formatValue(c.value)) {
+      this.show(c, c.value);
       return;
     }
-    const direction = typeof v === 'number' && typeof c.value === 'number' && v < c.value ? -1 : 1;
+    // Only a hint for snapping (p = 48 → 47 or 53): the crate reads the value itself.
+    const direction = Number(v) < Number(c.value) ? -1 : 1;
     this.say(c.param.name, '');
     this.events.onParam(c.param.name, v, direction);
   }
 
-  private paramControl(p: ParamInfo | undefined): HTMLElement | string {
+  private paramControl(p: ParamSpec | undefined): HTMLElement | string {
     if (!p) return '';
     const id = `ctl-${p.name}`;
     const head = el('div', { class: 'control-head' }, el('label', { for: id }, p.name));
@@ -153,14 +149,7 @@ export class Controls {
     } else {
       const scale = scaleFor(p);
       c.text = el('input', { type: 'text', inputmode: p.type === 'int' ? 'numeric' : 'decimal', class: 'control-value', 'aria-label': `${p.name} value`, spellcheck: 'false', autocomplete: 'off' });
-      c.text.addEventListener('change', () => {
-        const r = parseValue(p, c.text!.value);
-        if ('value' in r) this.commit(c, r.value);
-        else {
-          this.say(p.name, `${r.error}; kept ${formatValue(c.value)}.`);
-          this.show(c, c.value);
-        }
-      });
+      c.text.addEventListener('change', () => this.commit(c, c.text!.value));
       c.text.addEventListener('keydown', (e) => {
         if (e.key === 'Enter') c.text!.blur();
       });
@@ -193,10 +182,10 @@ export class Controls {
     this.steps = el('input', { type: 'number', id: 'ctl-steps', min: 1, max: MAX_STEPS, step: 1, class: 'control-value wide', testid: 'steps-target' });
     this.stepsMessage = el('div', { class: 'control-msg', hidden: true, role: 'status' });
     this.steps.addEventListener('change', () => {
-      const r = parseValue({ name: 'steps', type: 'int', min: 1, max: MAX_STEPS, help: '' }, this.steps.value);
-      if ('value' in r) {
+      const r = readSteps(this.steps.value);
+      if ('steps' in r) {
         this.say('steps', '');
-        this.events.onSteps(r.value as number);
+        this.events.onSteps(r.steps);
       } else this.say('steps', r.error);
     });
     return el(

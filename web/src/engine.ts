@@ -1,15 +1,25 @@
 /**
- * The page's handle on the training worker (worker/worker.ts): starts it, answers `validate`
- * requests with promises, and numbers runs. Messages of any run but the newest are dropped
- * here, so the rest of the page only ever hears about the run it shows.
+ * The page's handle on the training worker (worker/worker.ts): starts it and numbers runs.
+ * Messages of runs older than the one on screen are dropped here, so the rest of the page only
+ * ever hears about the run it shows (or the one it asked for next).
  */
 
-import type { Config, ToyInfo } from './params';
-import type { BackendChoice, FromWorker, ToWorker } from './worker/protocol';
+import type { ToyInfo } from './generated/engine';
+import type { Config } from './params';
+import type { BackendChoice, Changes, FromWorker, Snap, ToWorker } from './worker/protocol';
 
-export type Validated = Extract<FromWorker, { type: 'validated' }>;
 /** Messages about the current run. */
 export type RunMessage = Extract<FromWorker, { runId: number }>;
+
+/** What a `create` asks for (see the message in worker/protocol.ts). */
+export interface CreateRequest {
+  toy: string;
+  base: Config | null;
+  changes: Changes;
+  snap?: Snap;
+  backend: BackendChoice;
+  keep: boolean;
+}
 
 export class Engine {
   /** Resolves once the wasm engine is loaded in the worker. */
@@ -18,9 +28,14 @@ export class Engine {
   onRun: (m: RunMessage) => void = () => {};
 
   private worker!: Worker;
-  private requests = new Map<number, (m: Validated) => void>();
-  private nextRequest = 1;
-  private runId = 0;
+  /** The id of the newest `create`. */
+  private newest = 0;
+  /**
+   * Messages with an older id than this are dropped. A `create` that may keep the live run
+   * leaves it where it is, so the live run's rows still arrive until the worker answers (the
+   * worker then goes on under the new id); any other `create` moves it at once.
+   */
+  private oldest = 0;
 
   constructor() {
     this.spawn();
@@ -32,7 +47,6 @@ export class Engine {
    */
   async respawn(): Promise<void> {
     this.worker.terminate();
-    this.requests.clear();
     this.spawn();
     await this.ready;
   }
@@ -49,38 +63,33 @@ export class Engine {
           case 'fatal':
             reject(new Error(data.message));
             break;
-          case 'validated':
-            this.requests.get(data.requestId)?.(data);
-            this.requests.delete(data.requestId);
-            break;
           default:
-            if (data.runId === this.runId) this.onRun(data);
+            // The worker posts ids in increasing order: one at least `oldest` is the run on screen or a newer one.
+            if (data.runId < this.oldest) break;
+            this.oldest = data.runId;
+            this.onRun(data);
         }
       };
     });
   }
 
-  /** Checks overrides in the worker (see the `validate` message in protocol.ts). */
-  validate(toy: string, overrides: Config, snap?: { key: string; direction: 1 | -1 }): Promise<Validated> {
-    const requestId = this.nextRequest++;
-    return new Promise((resolve) => {
-      this.requests.set(requestId, resolve);
-      this.send({ type: 'validate', requestId, toy, overrides, snap });
-    });
-  }
-
-  /** Starts a new run; from now on only its messages reach `onRun`. */
-  create(toy: string, config: Config, backend: BackendChoice): void {
-    this.runId += 1;
-    this.send({ type: 'create', runId: this.runId, toy, config, backend });
+  /**
+   * Starts a run (or, with `keep`, may go on with the live one); answered by `created`, `kept`
+   * or `failed` with the returned run id.
+   */
+  create(request: CreateRequest): number {
+    this.newest += 1;
+    if (!request.keep) this.oldest = this.newest;
+    this.send({ type: 'create', runId: this.newest, ...request });
+    return this.newest;
   }
 
   train(target: number): void {
-    this.send({ type: 'train', runId: this.runId, target });
+    this.send({ type: 'train', runId: this.newest, target });
   }
 
   pause(): void {
-    this.send({ type: 'pause', runId: this.runId });
+    this.send({ type: 'pause', runId: this.newest });
   }
 
   private send(message: ToWorker) {

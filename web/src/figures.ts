@@ -1,52 +1,16 @@
 /**
  * A toy's figures (crate/src/figures.rs): curves against something other than the step
  * (uPlot), heatmaps (a canvas), and tables whose rows open a heatmap when clicked. They arrive
- * from the worker every few seconds and replace the previous ones. Each figure's box carries
+ * from the worker every few seconds and replace the previous ones. A curve of an arm takes the
+ * arm's colour from the charts' palette (palette.ts). Each figure's box carries
  * `data-testid="figure-<id>"` and `data-points` (points drawn, cells, or rows).
  */
 
 import uPlot from 'uplot';
 import { download, el } from './dom';
+import type { Figure, Heatmap, Lines, Table } from './generated/engine';
+import { Palette } from './palette';
 
-export interface Series {
-  name: string;
-  y: number[];
-}
-export interface Lines {
-  kind: 'lines';
-  id: string;
-  title: string;
-  x_label: string;
-  y_label: string;
-  log_x: boolean;
-  log_y: boolean;
-  x: number[];
-  series: Series[];
-}
-export interface Heatmap {
-  kind?: 'heatmap';
-  id: string;
-  title: string;
-  rows: number;
-  cols: number;
-  values: number[];
-  row_labels: string[];
-  col_labels: string[];
-}
-export interface TableRow {
-  cells: string[];
-  detail: Heatmap | null;
-}
-export interface Table {
-  kind: 'table';
-  id: string;
-  title: string;
-  columns: string[];
-  rows: TableRow[];
-}
-export type Figure = Lines | (Heatmap & { kind: 'heatmap' }) | Table;
-
-const PALETTE = ['#2563eb', '#e8590c', '#0d9488', '#db2777', '#65a30d', '#7c3aed', '#475569', '#ca8a04'];
 const HEIGHT = 260;
 const CELL = 9;
 
@@ -63,7 +27,13 @@ interface Shown {
 export class FigurePanel {
   readonly root = el('div', { class: 'figures' });
   private shown = new Map<string, Shown>();
+  private palette = new Palette();
   private resize = new ResizeObserver(() => this.fit());
+
+  /** The colours of the run's arms, for the figures made from now on. */
+  setPalette(palette: Palette) {
+    this.palette = palette;
+  }
 
   /** Shows `figures`, replacing the previous set (a figure with the same id and shape is updated in place). */
   set(figures: Figure[]) {
@@ -96,7 +66,7 @@ export class FigurePanel {
     const body = el('div', { class: 'figure-body' });
     const caption = el('figcaption', {}, el('span', { class: 'chart-title' }, f.title));
     const box = el('figure', { class: `chart figure figure-${f.kind}`, testid: `figure-${f.id}`, 'data-points': 0 }, caption, body);
-    const shown = f.kind === 'lines' ? lines(box, body, f) : f.kind === 'heatmap' ? heatmapView(box, body) : table(box, body);
+    const shown = f.kind === 'lines' ? lines(box, body, f, this.palette) : f.kind === 'heatmap' ? heatmapView(box, body) : table(box, body);
     const s: Shown = { box, key, ...shown };
     if (s.png) {
       const b = el('button', { type: 'button', class: 'small', title: 'save this figure as a PNG image' }, 'PNG');
@@ -114,11 +84,11 @@ export class FigurePanel {
 
 /** Figures of the same id are redrawn in place unless their kind, series or scales changed. */
 function shapeKey(f: Figure): string {
-  if (f.kind === 'lines') return ['lines', f.log_x, f.log_y, ...f.series.map((s) => s.name)].join('|');
+  if (f.kind === 'lines') return ['lines', f.log_x, f.log_y, ...f.series.map((s) => `${s.arm}/${s.name}`)].join('|');
   return f.kind;
 }
 
-function lines(box: HTMLElement, body: HTMLElement, first: Lines): Omit<Shown, 'box' | 'key'> {
+function lines(box: HTMLElement, body: HTMLElement, first: Lines, palette: Palette): Omit<Shown, 'box' | 'key'> {
   const opts: uPlot.Options = {
     width: Math.max(200, body.clientWidth || 480),
     height: HEIGHT,
@@ -127,7 +97,7 @@ function lines(box: HTMLElement, body: HTMLElement, first: Lines): Omit<Shown, '
       { label: first.x_label, stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' } },
       { label: first.y_label, stroke: '#52606d', grid: { stroke: '#eef1f4' }, ticks: { stroke: '#e4e7eb' }, size: 58 },
     ],
-    series: [{ label: first.x_label }, ...first.series.map((s, k) => ({ label: s.name, stroke: PALETTE[k % PALETTE.length], width: 2, points: { show: true, size: 4 } }))],
+    series: [{ label: first.x_label }, ...first.series.map((s) => ({ label: s.name, stroke: palette.color(s.arm ?? s.name), width: 2, points: { show: true, size: 4 } }))],
     legend: { live: true },
   };
   const plot = new uPlot(opts, [[]], body);

@@ -1,18 +1,18 @@
 /**
  * The app shell: starts the engine, reads the link, and lays out the page around the toy
- * panel (playground.ts) — the site header, the toy's text (toys/*.ts), "what to try", "what
- * differs from the paper" and the footer; or, with `embed=1`, the toy panel alone under a
- * one-line title. Keeps the address bar equal to the run on screen (not in embeds).
+ * panel (playground.ts) — the site header, the toy's title and papers (the crate's), its text
+ * (pages.ts), "what to try", "what differs from the paper" and the footer; or, with `embed=1`,
+ * the toy panel alone under a one-line title. Keeps the address bar equal to the run on screen
+ * (not in embeds).
  */
 
 import './style.css';
 import { el, prose, setMessage } from './dom';
 import { Engine } from './engine';
-import { formatValue } from './params';
+import type { Paper } from './generated/engine';
+import { pageFor, type ToyPage } from './pages';
 import { Playground } from './playground';
 import { decodeLink, encodeLink, queryString, type RunSpec } from './share/link';
-import { pageFor } from './toys';
-import type { ToyPage } from './toys/page';
 
 const app = document.getElementById('app')!;
 
@@ -44,7 +44,7 @@ function notes(page: ToyPage, pg: Playground): HTMLElement {
     if (item.set || item.steps || item.newSeed || item.logX !== undefined) {
       const b = el('button', { type: 'button', class: 'small try-button' }, 'Try it');
       b.addEventListener('click', () => {
-        void pg.apply(item.set ?? {}, { steps: item.steps, newSeed: item.newSeed, logX: item.logX });
+        pg.apply(item.set ?? {}, { steps: item.steps, newSeed: item.newSeed, logX: item.logX });
         pg.root.scrollIntoView({ behavior: 'smooth', block: 'start' });
       });
       li.append(' ', b);
@@ -57,6 +57,19 @@ function notes(page: ToyPage, pg: Playground): HTMLElement {
     sections.push(el('section', { class: 'note-card' }, el('h2', {}, 'What differs from the paper'), el('ul', {}, ...page.differs.map((d) => el('li', {}, ...prose(d))))));
   }
   return el('div', { class: 'notes' }, ...sections);
+}
+
+/** "Authors (year). Title.", the title linked to the paper. */
+function citation(p: Paper): HTMLElement {
+  return el('span', {}, `${p.authors} (${p.year}). `, el('a', { href: p.url, target: '_blank', rel: 'noopener' }, p.title), '.');
+}
+
+/** The paper the toy reproduces, then any others it draws on. */
+function papers(list: Paper[]): HTMLElement[] {
+  const [first, ...others] = list;
+  const out = first ? [el('p', { class: 'paper' }, 'Paper: ', citation(first))] : [];
+  if (others.length) out.push(el('div', { class: 'paper' }, 'Also: ', el('ul', { class: 'paper-list' }, ...others.map((p) => el('li', {}, citation(p))))));
+  return out;
 }
 
 async function boot() {
@@ -79,13 +92,8 @@ async function boot() {
 
   const link = decodeLink(location.search, toys);
   const toy = link.toy;
-  // Cross-field rules (p prime, heads dividing d_model) are the crate's: ask the worker.
-  const checked = await engine.validate(toy.id, link.overrides);
-  const problems = [...link.problems, ...checked.rejected.map((r) => `${r.message}; using the default ${formatValue(toy.defaults[r.key])}.`)];
-  const spec: RunSpec = { toy: toy.id, config: checked.config, backend: link.backend, steps: link.steps };
   const page = pageFor(toy);
-  const headline = page.headline ?? toy.title;
-  document.title = `${headline} · papertoys`;
+  document.title = `${toy.title} · papertoys`;
 
   const fullPage = el('a', { class: 'open-full', target: '_blank', rel: 'noopener' }, 'open in papertoys ↗');
   const syncAddress = (s: RunSpec) => {
@@ -97,22 +105,24 @@ async function boot() {
     if (link.view.hide.length) q.push(['hide', link.view.hide.join(',')]);
     history.replaceState(null, '', `?${queryString(q)}`);
   };
-  const pg = new Playground({ engine, toy, headline, spec, view: link.view, problems, onSpec: syncAddress });
+  const spec: RunSpec = { toy: toy.id, config: { ...toy.defaults }, backend: link.backend, steps: link.steps };
+  const pg = new Playground({ engine, toy, spec, view: link.view, problems: link.problems, onSpec: syncAddress });
 
   if (embed) {
-    loading.replaceWith(el('div', { class: 'embed-head' }, el('strong', {}, headline), fullPage), pg.root);
+    loading.replaceWith(el('div', { class: 'embed-head' }, el('strong', {}, toy.title), fullPage), pg.root);
   } else {
     const intro = el(
       'section',
       { class: 'intro' },
       el('p', { class: 'kicker' }, 'Toy reproduction'),
-      el('h1', {}, headline),
+      el('h1', {}, toy.title),
       el('p', { class: 'claim' }, ...prose(page.intro)),
-      el('p', { class: 'paper' }, 'Paper: ', el('a', { href: page.paper.url, target: '_blank', rel: 'noopener' }, page.paper.cite)),
+      ...papers(toy.papers),
     );
     loading.replaceWith(el('article', { class: 'toy-page' }, intro, pg.root, notes(page, pg)));
   }
-  pg.restart(link.view.autoplay);
+  // The link's settings go to the crate as written: it answers with the config in force.
+  pg.start(link.changes, link.view.autoplay);
 }
 
 void boot();

@@ -3,7 +3,12 @@
  * status line (step, steps/s, backend), the controls, the live charts, the run digest, and the
  * share / export buttons. It owns the run spec and follows one run at a time:
  *
- *     controls → RunSpec → engine.create → worker → `progress` rows → charts and status
+ *     controls → changes → engine.create → worker (`accept`, build) → `created` / `kept`
+ *              → `progress` rows → charts and status
+ *
+ * A change goes to the worker as the control has it; the crate checks it, and the answer's
+ * config is the one in force. A refused control value restarts nothing: the worker keeps the
+ * live run (`kept`), and the page clears its charts only when a new run is `created`.
  *
  * Test hooks (`data-testid`): play, pause, step-once, reset, step, steps-per-second, backend,
  * backend-reason, digest, error, notice, share, status, log-x, export-csv, export-json; the
@@ -11,32 +16,36 @@
  */
 
 import { MetricCharts } from './charts';
-import { FigurePanel, type Figure } from './figures';
+import { FigurePanel } from './figures';
 import { Controls } from './controls';
 import { download, el, setMessage } from './dom';
 import type { Engine, RunMessage } from './engine';
 import { downloadCsv, downloadJson, baseName, type RunRecord } from './export';
-import { formatValue, type Config, type ToyInfo, type Value } from './params';
+import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo } from './generated/engine';
+import { Palette } from './palette';
+import { formatValue, type Value } from './params';
 import { ShareDialog, cliCommand } from './share/dialog';
 import { shareUrls, type RunSpec, type ViewOptions } from './share/link';
-import type { Backend, BackendChoice, Row } from './worker/protocol';
+import type { Backend, BackendChoice, Changes, Snap } from './worker/protocol';
 
 type Phase = 'building' | 'ready' | 'done' | 'failed';
+/** Why a run was asked for: it decides where the messages about refused keys show. */
+type Reason = 'link' | 'control' | 'try' | 'restart';
 
 export interface PlaygroundOptions {
   engine: Engine;
   toy: ToyInfo;
-  /** The page's headline, for the embed snippet's title. */
-  headline: string;
+  /** `config`: the toy's defaults until the worker answers with the config in force. */
   spec: RunSpec;
   view: ViewOptions;
-  /** Problems found in the link, shown in the error area. */
+  /** Problems found in the link's own keys (toy, v, backend, steps, view options), shown in the error area. */
   problems: string[];
   /** Called whenever the run spec changes (the shell keeps the address bar in step). */
   onSpec?: (spec: RunSpec) => void;
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
+const randomSeed = () => 1 + Math.floor(Math.random() * 999_999);
 
 export class Playground {
   readonly root: HTMLElement;
@@ -51,17 +60,27 @@ export class Playground {
   private figureData: Figure[] = [];
   private share: ShareDialog;
   private onSpec: (spec: RunSpec) => void;
+  private linkProblems: string[];
+
+  // Requests the worker has not answered: why each was made, by run id, and the changes of the
+  // newest, which include every earlier unanswered one (a second edit before the first answer
+  // must not lose the first).
+  private reasons = new Map<number, Reason>();
+  private unanswered: Changes = {};
+  private newestRequest = 0;
+  /** The worker has answered once: `spec.config` is the config in force. */
+  private answered = false;
 
   // The run on screen.
   private phase: Phase = 'building';
   private playing = false;
   private backend: Backend | null = null;
-  private metricNames: string[] = [];
-  private rows: Row[] = [];
+  private metrics: MetricInfo[] = [];
+  private evalEvery = 1;
+  private rows: MetricRow[] = [];
   private stepsDone = 0;
   private digest = '';
   private stepsPerSecond = 0;
-  private changeSeq = 0;
   /** Why the run is on the CPU after a WebGPU failure (until the backend is chosen again). */
   private fallbackReason: string | null = null;
 
@@ -93,13 +112,14 @@ export class Playground {
     this.toy = o.toy;
     this.spec = o.spec;
     this.onSpec = o.onSpec ?? (() => {});
+    this.linkProblems = o.problems;
     this.engine.onRun = (m) => this.onMessage(m);
 
     this.controls = new Controls(o.toy, {
-      onParam: (name, value, direction) => void this.change(name, value, direction),
+      onParam: (name, value, direction) => this.change(name, value, direction),
       onSteps: (n) => this.setSteps(n),
       onBackend: (b) => this.setBackend(b),
-      onNewSeed: () => void this.change('seed', 1 + Math.floor(Math.random() * 999_999), 1),
+      onNewSeed: () => this.change('seed', randomSeed(), 1),
     });
     this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
     this.controls.hide(o.view.hide);
@@ -109,7 +129,7 @@ export class Playground {
       b.addEventListener('click', async () => download(`${baseName(this.record())}-${group}.png`, await this.charts.png(group)));
       return b;
     });
-    this.share = new ShareDialog(o.toy, o.headline, o.view.hide);
+    this.share = new ShareDialog(o.toy, o.view.hide);
 
     const u = this.ui;
     u.play.addEventListener('click', () => this.play());
@@ -168,24 +188,20 @@ export class Playground {
 
   // ---- actions --------------------------------------------------------------------------
 
+  /** The first run: the link's config keys as written, for the crate to check; `play` trains it at once. */
+  start(changes: Changes, play: boolean) {
+    this.playing = play;
+    this.ask('link', changes, { keep: false });
+  }
+
   /** Builds the run named by the spec from step 0; `play` trains it as soon as it exists. */
   restart(play = this.playing) {
     this.playing = play;
-    this.phase = 'building';
-    this.rows = [];
-    this.stepsDone = 0;
-    this.digest = '';
-    this.stepsPerSecond = 0;
-    this.charts.setRows([]);
-    this.figures.clear();
-    this.figureData = [];
-    this.engine.create(this.toy.id, this.spec.config, this.spec.backend);
-    this.specChanged();
-    this.render();
+    this.ask('restart', {}, { keep: false });
   }
 
   play() {
-    if (this.stepsDone >= this.spec.steps || this.phase === 'failed') return;
+    if (this.phase === 'failed' || (this.phase !== 'building' && this.stepsDone >= this.spec.steps)) return;
     this.playing = true;
     if (this.phase === 'ready') this.engine.train(this.spec.steps);
     this.render();
@@ -200,57 +216,64 @@ export class Playground {
   /** Trains to the next evaluation point (one `eval_every` interval). */
   stepOnce() {
     if (this.phase !== 'ready' || this.playing) return;
-    const every = Number(this.spec.config.eval_every ?? 1) || 1;
+    const every = this.evalEvery;
     this.engine.train(Math.min(this.spec.steps, (Math.floor(this.stepsDone / every) + 1) * every));
   }
 
   /** Applies a "what to try" item: changes the config, restarts and trains. */
-  async apply(set: Config, opts: { steps?: number; newSeed?: boolean; logX?: boolean } = {}) {
+  apply(set: Changes, opts: { steps?: number; newSeed?: boolean; logX?: boolean } = {}) {
     if (opts.logX !== undefined) {
       this.ui.logX.checked = opts.logX;
       this.charts.setLogX(opts.logX);
     }
+    const changes: Changes = { ...set };
+    if (opts.newSeed) changes.seed = randomSeed();
+    if (Object.keys(changes).length > 0) {
+      if (opts.steps) this.spec = { ...this.spec, steps: opts.steps };
+      this.playing = true;
+      this.ask('try', changes, { keep: false });
+      return;
+    }
+    // A longer run continues the one on screen when nothing else changes.
     if (opts.steps) {
-      // A longer run continues the one on screen when nothing else changes.
       this.setSteps(opts.steps);
       this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
     }
-    const changes: Config = { ...set };
-    if (opts.newSeed) changes.seed = 1 + Math.floor(Math.random() * 999_999);
-    if (Object.keys(changes).length === 0) {
-      if (this.stepsDone === 0 || this.phase === 'done') this.restart(true);
-      else this.play();
-      return;
-    }
-    const overrides: Config = { ...this.spec.config };
-    for (const k of Object.keys(changes)) delete overrides[k];
-    const v = await this.engine.validate(this.toy.id, { ...overrides, ...changes });
-    // A key with no control of its own (a "try it" naming a setting the toy lacks) is still said.
-    this.showProblems(v.rejected.filter((r) => !this.controls.say(r.key, r.message)).map((r) => r.message));
-    this.spec = { ...this.spec, config: v.config };
-    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
-    this.restart(true);
+    if (this.phase === 'done') this.restart(true);
+    else this.play();
   }
 
-  /** A control changed one config key: validate it in the worker, then restart the run. */
-  private async change(name: string, value: Value, direction: 1 | -1) {
-    const seq = ++this.changeSeq;
-    const overrides: Config = { ...this.spec.config };
-    delete overrides[name];
-    overrides[name] = value; // last, so that only this key can be the one left out
-    const v = await this.engine.validate(this.toy.id, overrides, { key: name, direction });
-    if (seq !== this.changeSeq) return; // a newer change supersedes this one
-    const rejected = v.rejected.find((r) => r.key === name);
-    if (rejected) {
-      this.controls.say(name, `${rejected.message}; kept ${formatValue(this.spec.config[name])}.`);
-      this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
-      return;
-    }
-    if (v.snapped) this.controls.say(name, `${v.snapped.message}; using ${v.snapped.to}, the nearest value that works.`, 'info');
-    this.clearError();
-    this.spec = { ...this.spec, config: v.config };
-    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
-    this.restart();
+  /** A control changed one config key: the worker checks it and restarts the run only if the config changed. */
+  private change(name: string, value: Value, direction: 1 | -1) {
+    this.ask('control', { [name]: value }, { keep: true, snap: { key: name, direction } });
+  }
+
+  /**
+   * Sends `changes` (after any not yet answered, which they override) to the worker against
+   * the config in force. A request that cannot keep the live run starts a new one for sure:
+   * the run on screen is cleared at once.
+   */
+  private ask(reason: Reason, changes: Changes, o: { keep: boolean; snap?: Snap }) {
+    const all: Changes = { ...this.unanswered };
+    for (const key of Object.keys(changes)) delete all[key]; // last, so that a refused key is one of these
+    Object.assign(all, changes);
+    this.unanswered = all;
+    this.newestRequest = this.engine.create({ toy: this.toy.id, base: this.spec.config, changes: all, snap: o.snap, backend: this.spec.backend, keep: o.keep });
+    this.reasons.set(this.newestRequest, reason);
+    if (!o.keep) this.clearRun();
+    this.render();
+  }
+
+  /** Forgets the run on screen: a new one is being built. */
+  private clearRun() {
+    this.phase = 'building';
+    this.rows = [];
+    this.stepsDone = 0;
+    this.digest = '';
+    this.stepsPerSecond = 0;
+    this.charts.setRows([]);
+    this.figures.clear();
+    this.figureData = [];
   }
 
   private setSteps(n: number) {
@@ -294,22 +317,58 @@ export class Playground {
 
   // ---- worker messages ------------------------------------------------------------------
 
+  /**
+   * The worker answered the request `runId` (and so every older one): the config in force,
+   * and a message for each key it refused, under its control, or in the error area when it
+   * came from the link or names no setting of this toy.
+   */
+  private answer(runId: number, verdict: Accepted) {
+    const reason = this.settle(runId);
+    this.answered = true;
+    this.spec = { ...this.spec, config: verdict.config };
+    this.controls.set(this.spec.config, this.spec.steps, this.spec.backend);
+    const loose: string[] = [];
+    for (const r of verdict.rejected) {
+      const v = verdict.config[r.key];
+      if (v === undefined) loose.push(`${r.message}; ignored.`);
+      else if (reason === 'link') loose.push(`${r.message}; using the default ${formatValue(v)}.`);
+      else this.controls.say(r.key, `${r.message}; kept ${formatValue(v)}.`);
+    }
+    if (verdict.snapped) this.controls.say(verdict.snapped.key, `${verdict.snapped.message}; using ${verdict.snapped.to}, the nearest value that works.`, 'info');
+    this.showProblems(reason === 'link' ? [...this.linkProblems, ...loose] : loose);
+    this.specChanged();
+  }
+
+  /** Forgets the requests up to `runId`, now answered; returns why that one was made. */
+  private settle(runId: number): Reason {
+    const reason = this.reasons.get(runId) ?? 'restart';
+    for (const id of this.reasons.keys()) if (id <= runId) this.reasons.delete(id);
+    if (runId === this.newestRequest) this.unanswered = {};
+    return reason;
+  }
+
   private onMessage(m: RunMessage) {
     switch (m.type) {
-      case 'created':
+      case 'created': {
         this.backend = m.backend;
+        this.answer(m.runId, m);
+        this.clearRun();
         setMessage(this.ui.reason, m.backend === 'cpu' && this.fallbackReason ? this.fallbackReason : m.reason);
         this.ui.reason.title = this.ui.reason.textContent ?? '';
         if (m.notice) setMessage(this.ui.notice, m.notice);
         else if (!this.ui.notice.dataset.sticky) setMessage(this.ui.notice, '');
         delete this.ui.notice.dataset.sticky;
-        if (m.metricNames.join() !== this.metricNames.join()) {
-          this.metricNames = m.metricNames;
-          this.charts.setMetrics(m.metricNames);
-        }
+        this.metrics = m.metrics;
+        this.evalEvery = m.evalEvery;
+        const palette = new Palette(m.metrics);
+        this.charts.setMetrics(m.metrics, palette);
+        this.figures.setPalette(palette);
         this.phase = 'ready';
         if (this.playing) this.engine.train(this.spec.steps);
-        this.specChanged();
+        break;
+      }
+      case 'kept':
+        this.answer(m.runId, m);
         break;
       case 'progress':
         this.rows = this.rows.concat(m.rows);
@@ -335,6 +394,7 @@ export class Playground {
         void this.fallBackToCpu(m.message);
         break;
       case 'failed':
+        this.settle(m.runId);
         this.playing = false;
         this.phase = 'failed';
         this.showProblems([`The run failed: ${m.message}`]);
@@ -355,7 +415,9 @@ export class Playground {
     this.showProblems([]);
   }
 
+  /** The address bar and the share dialog follow the spec, once it holds the config in force. */
   private specChanged() {
+    if (!this.answered) return;
     this.onSpec(this.spec);
     this.share.update(this.spec, this.backend ?? (this.spec.backend === 'webgpu' ? 'webgpu' : 'cpu'));
   }
@@ -405,7 +467,7 @@ export class Playground {
       backend,
       stepsDone: this.stepsDone,
       digest: this.digest,
-      metricNames: this.metricNames,
+      metrics: this.metrics,
       rows: this.rows,
       figures: this.figureData,
       link: shareUrls({ ...this.spec, steps: this.stepsDone || this.spec.steps }, this.toy, backend, { hide: [], autoplay: false }).link,

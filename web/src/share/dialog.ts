@@ -6,7 +6,7 @@
  */
 
 import { el } from '../dom';
-import type { ToyInfo } from '../params';
+import type { ToyInfo } from '../generated/engine';
 import type { Backend } from '../worker/protocol';
 import { EXTRA_CONTROLS, shareUrls, type RunSpec } from './link';
 
@@ -45,7 +45,7 @@ export class ShareDialog {
   private autoplay = false;
   private state: { spec: RunSpec; backend: Backend } | null = null;
 
-  constructor(private toy: ToyInfo, private headline: string, hidden: string[]) {
+  constructor(private toy: ToyInfo, hidden: string[]) {
     hidden.forEach((h) => this.hide.add(h));
     this.link = el('input', { type: 'text', readonly: true, class: 'mono', testid: 'share-link', 'aria-label': 'link to this run', spellcheck: 'false' });
     this.snippet = el('textarea', { readonly: true, rows: 3, class: 'mono', testid: 'embed-snippet', 'aria-label': 'iframe snippet', spellcheck: 'false' });
@@ -112,7 +112,8 @@ export class ShareDialog {
       backend === 'cpu'
         ? 'The same run from the command line; it prints the same run digest, bit for bit:'
         : 'The same run from the command line, on a native GPU (it matches the browser within float tolerance, not bit for bit):';
-    const title = `papertoys: ${this.headline}`.replace(/"/g, '&quot;');
+    // An attribute value in the snippet's HTML: & and " escaped (the crate's titles may hold either).
+    const title = `papertoys: ${this.toy.title}`.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
     this.snippet.value = `<iframe src="${urls.embed}" title="${title}" width="100%" height="780" style="border:0; max-width:100%" loading="lazy"></iframe>`;
   }
 }

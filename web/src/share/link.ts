@@ -9,13 +9,16 @@
  * and `steps` when it is not the toy's default. View options ride along: `embed=1`,
  * `hide=lr,weight_decay` (controls to hide), `autoplay=1`.
  *
- * Reading is strict and forgiving at once (after TensorFlow Playground's `state.ts`, but with a
- * version that is actually read): every value is parsed and range-checked; a bad one falls back
- * to its default with a message naming the key; an unknown toy falls back to the first toy; a
- * `v` this page does not know is refused as a whole (there is no older format to migrate yet).
+ * Reading only splits the query (after TensorFlow Playground's `state.ts`, but with a version
+ * that is actually read): the page's own keys (toy, v, backend, steps, view options) are checked
+ * here; the config keys go to the crate as written (`accept`, via the worker), which parses and
+ * range-checks each and names the key of a bad one, for the page to fall back to its default.
+ * An unknown toy falls back to the first toy; a `v` this page does not know is refused as a
+ * whole (there is no older format to migrate yet).
  */
 
-import { findParam, formatValue, parseValue, type Config, type ToyInfo } from '../params';
+import type { ToyInfo } from '../generated/engine';
+import { findParam, formatValue, type Config } from '../params';
 import type { Backend, BackendChoice } from '../worker/protocol';
 
 export const LINK_VERSION = 1;
@@ -39,8 +42,8 @@ export interface ViewOptions {
 
 export interface DecodedLink {
   toy: ToyInfo;
-  /** The link's config keys that parsed and are in range, in link order; cross-field rules are checked later. */
-  overrides: Config;
+  /** The link's config keys and their text, in link order, unchecked: the crate checks them. */
+  changes: Record<string, string>;
   backend: BackendChoice;
   steps: number;
   view: ViewOptions;
@@ -48,12 +51,19 @@ export interface DecodedLink {
   problems: string[];
 }
 
-const RUN_KEYS = ['toy', 'v', 'seed', 'backend', 'steps'];
 const VIEW_KEYS = ['embed', 'hide', 'autoplay'];
 /** Controls that `hide` may name besides the config keys. */
 export const EXTRA_CONTROLS = ['steps', 'backend'];
 
 const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+
+/** A step count typed in a link or the steps box: a whole number in [1, MAX_STEPS]. */
+export function readSteps(text: string): { steps: number } | { error: string } {
+  const t = text.trim();
+  const n = Number(t);
+  if (/^\d+$/.test(t) && n >= 1 && n <= MAX_STEPS) return { steps: n };
+  return { error: `steps = ${clip(t) || '(empty)'} is not a whole number in [1, ${MAX_STEPS}]` };
+}
 
 function flag(q: URLSearchParams, key: string, problems: string[]): boolean {
   const v = q.get(key);
@@ -87,7 +97,7 @@ export function decodeLink(search: string, toys: ToyInfo[]): DecodedLink {
       else problems.push(`hide: there is no control named '${clip(name)}'; ignored.`);
     }
   }
-  const fresh = { toy, overrides: {}, backend: 'auto' as BackendChoice, steps: toy.default_steps, view, problems };
+  const fresh = { toy, changes: {}, backend: 'auto' as BackendChoice, steps: toy.default_steps, view, problems };
   if (toyId !== null && toy.id !== toyId) return { ...fresh, view: { ...view, autoplay: false } };
 
   const v = q.get('v');
@@ -96,7 +106,7 @@ export function decodeLink(search: string, toys: ToyInfo[]): DecodedLink {
     return { ...fresh, view: { ...view, autoplay: false } };
   }
 
-  const overrides: Config = {};
+  const changes: Record<string, string> = {};
   let backend: BackendChoice = 'auto';
   let steps = toy.default_steps;
   for (const [key, text] of q) {
@@ -105,21 +115,14 @@ export function decodeLink(search: string, toys: ToyInfo[]): DecodedLink {
       if (text === 'cpu' || text === 'webgpu' || text === 'auto') backend = text;
       else problems.push(`backend = ${clip(text)} is not one of webgpu, cpu, auto; choosing automatically.`);
     } else if (key === 'steps') {
-      const r = parseValue({ name: 'steps', type: 'int', min: 1, max: MAX_STEPS, help: '' }, text);
-      if ('value' in r) steps = r.value as number;
+      const r = readSteps(text);
+      if ('steps' in r) steps = r.steps;
       else problems.push(`${r.error}; using the default ${toy.default_steps}.`);
     } else {
-      const p = findParam(toy, key);
-      if (!p) {
-        problems.push(`unknown key '${clip(key)}' for ${toy.id} (known: ${[...RUN_KEYS, ...toy.params.map((x) => x.name)].filter((k, i, a) => a.indexOf(k) === i).join(', ')}); ignored.`);
-        continue;
-      }
-      const r = parseValue(p, text);
-      if ('value' in r) overrides[key] = r.value;
-      else problems.push(`${r.error}; using the default ${formatValue(toy.defaults[key])}.`);
+      changes[key] = text;
     }
   }
-  return { toy, overrides, backend, steps, view, problems };
+  return { toy, changes, backend, steps, view, problems };
 }
 
 /**

@@ -7,11 +7,10 @@
  * The toy itself is crate/src/toys/backtrack.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const backtrack: ToyPage = {
+export default {
   id: 'backtrack',
-  headline: 'Verifier-assisted generation: check every token, and back up when stuck',
   intro:
     'A small language model learns to write balanced brackets, like ([]()) — strings of 28 brackets that never nest ' +
     'more than 4 deep. Then it is asked to finish prompts that open 9 brackets at once, deeper than anything it has ' +
@@ -24,10 +23,6 @@ export const backtrack: ToyPage = {
     'model, then read the charts under the loss curve: the share of prompts solved against the queries spent, the ' +
     'cost per valid string against how far the sampler backs up, a table of accuracy and diversity per sampler, and ' +
     'sample strings in which the tokens that backtracking erased are struck through.',
-  paper: {
-    cite: 'Botta, Li, Mehta, Ash, Zhang & Risteski (2025). On the Query Complexity of Verifier-Assisted Language Generation. ICML 2025.',
-    url: 'https://arxiv.org/abs/2502.12123',
-  },
   differs: [
     'Much smaller. The authors’ released Dyck configuration trains a 6-layer transformer of width 512 on strings of length 32 ' +
       'over 2 bracket types; here it is 2 layers of width 48 (`layers`, `d_model`) trained for 600 steps on strings of length 28 (`length`).',
@@ -73,4 +68,4 @@ export const backtrack: ToyPage = {
       newSeed: true,
     },
   ],
-};
+} satisfies ToyPage;

@@ -7,11 +7,10 @@
  * and 4K dense strings) for the setup. The toy itself is crate/src/toys/flipflop.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const flipflop: ToyPage = {
+export default {
   id: 'flipflop',
-  headline: 'Attention glitches: a one-bit memory that almost always works',
   intro:
     'A flip-flop string is a list of instructions to a one-bit memory: `w1` writes a 1, `i0` is noise to ignore, and `r` ' +
     'reads — the bit after it must be the last bit written. A small transformer learns this from strings where 80% of the ' +
@@ -25,10 +24,6 @@ export const flipflop: ToyPage = {
     'find the last write among all earlier tokens by attention, every time. The paper reports that the LSTM makes no read ' +
     'errors at all. Press ▶ and watch the read-error curves of both models; the tables under the charts count the errors ' +
     'of each and list the transformer’s glitches — click one to see where its last layer looked.',
-  paper: {
-    cite: 'Liu, Ash, Goel, Krishnamurthy & Zhang (2023). Exposing Attention Glitches with Flip-Flop Language Modeling. NeurIPS 2023.',
-    url: 'https://arxiv.org/abs/2306.00946',
-  },
   differs: [
     'Much smaller, so that it trains in a tab: strings of 64 tokens (32 instructions) instead of the paper’s 512 (256 ' +
       'instructions), and a 2-layer transformer of width 32 with 2 heads trained for 3,000 steps of 32 fresh strings.',
@@ -83,4 +78,4 @@ export const flipflop: ToyPage = {
       set: { seq_len: 128 },
     },
   ],
-};
+} satisfies ToyPage;

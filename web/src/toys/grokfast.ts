@@ -5,11 +5,10 @@
  * crate/src/toys/grokfast.rs; it reuses the grokking toy's trainer.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const grokfast: ToyPage = {
+export default {
   id: 'grokfast',
-  headline: 'Grokfast: amplify the slow part of the gradient, generalise sooner',
   intro:
     'A network that groks first memorises its training equations and only much later finds the rule that also ' +
     'answers the ones it has not seen. Lee et al. looked at the gradient of each weight as a signal over the training ' +
@@ -20,10 +19,6 @@ export const grokfast: ToyPage = {
     'once plainly and once with that filter, from the same starting weights on the same minibatches. Watch the two ' +
     'validation accuracy curves; the table under the charts counts the steps each run needs to reach 95% validation ' +
     'accuracy, and their ratio.',
-  paper: {
-    cite: 'Lee, Kang, Kim & Lee (2024). Grokfast: Accelerated Grokking by Amplifying Slow Gradients.',
-    url: 'https://arxiv.org/abs/2405.20233',
-  },
   differs: [
     'Much smaller, so that it trains in a browser tab: the paper trains a 2-layer transformer of width 128 on ' +
       'multiplication mod 97 with half of the table for training; the defaults here are 1 layer of width 64 on a + b mod 31 ' +
@@ -60,4 +55,4 @@ export const grokfast: ToyPage = {
       newSeed: true,
     },
   ],
-};
+} satisfies ToyPage;

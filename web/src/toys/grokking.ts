@@ -4,11 +4,10 @@
  * appendix A.1 for the setup. The toy itself is crate/src/toys/grokking.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const grokking: ToyPage = {
+export default {
   id: 'grokking',
-  headline: 'Grokking: understanding long after memorising',
   intro:
     'Show a small neural network half of a table of sums modulo 47 — equations like 15 + 40 = 8 (mod 47) — and ask it ' +
     'to fill in the other half. Within a few hundred training steps it answers every equation it has seen correctly, ' +
@@ -19,10 +18,6 @@ export const grokking: ToyPage = {
     'watch the two accuracy curves split apart, then meet again. The map under the charts shows every equation of ' +
     'the table, shaded by how sure the network is of the right answer: the training half lights up first, in a ' +
     'scatter of cells, and the gaps between them fill in when it groks.',
-  paper: {
-    cite: 'Power, Burda, Edwards, Babuschkin & Misra (2022). Grokking: Generalization Beyond Overfitting on Small Algorithmic Datasets.',
-    url: 'https://arxiv.org/abs/2201.02177',
-  },
   differs: [
     'Smaller, so that it trains in a browser tab: the paper uses a 2-layer transformer of width 128 on a ∘ b mod 97; ' +
       'the defaults here are 1 layer of width 64 (`layers`, `d_model`, 4 `heads`) on a + b mod 47, a table of 2,209 equations instead of 9,409.',
@@ -62,4 +57,4 @@ export const grokking: ToyPage = {
       newSeed: true,
     },
   ],
-};
+} satisfies ToyPage;

@@ -8,11 +8,10 @@
  * The toy itself is crate/src/toys/hedgehog.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const hedgehog: ToyPage = {
+export default {
   id: 'hedgehog',
-  headline: 'Hedgehog: a linear attention that learns to be spiky like softmax',
   intro:
     'Softmax attention compares every query with every earlier key, so its cost grows with the square of the sequence ' +
     'length. Linear attention swaps exp(q·k) for a dot product of feature maps φ(q)·φ(k); then the sum over the past can ' +
@@ -22,10 +21,6 @@ export const hedgehog: ToyPage = {
     'Here three copies of one small transformer learn associative recall side by side: a sequence lists key–value pairs, ' +
     'then asks for some of the keys again, and the model must answer each with its value. Press ▶ and compare the ' +
     'recall curves, the attention entropy (low = spiky) and the attention maps under the charts.',
-  paper: {
-    cite: 'Zhang, Bhatia, Kumbong & Ré (2024). The Hedgehog & the Porcupine: Expressive Linear Attentions with Softmax Mimicry. ICLR 2024.',
-    url: 'https://arxiv.org/abs/2402.04347',
-  },
   differs: [
     'The task is multi-query associative recall from Zoology (Arora et al. 2023), not the paper’s language modelling ' +
       'and GLUE benchmarks: 8 key–value pairs over 64 tokens, then the 8 keys again in random order (32 tokens), scored ' +
@@ -65,4 +60,4 @@ export const hedgehog: ToyPage = {
       newSeed: true,
     },
   ],
-};
+} satisfies ToyPage;

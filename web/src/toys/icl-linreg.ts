@@ -9,11 +9,10 @@
  * Self-Attention" for the linear-attention arm. The toy itself is crate/src/toys/icl_linreg.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const iclLinreg: ToyPage = {
+export default {
   id: 'icl-linreg',
-  headline: 'In-context learning of linear functions: which algorithm runs inside the transformer?',
   intro:
     'Every prompt here is a fresh little regression problem: a hidden random weight vector w, a few example ' +
     'points x with their answers y = w·x (plus a little noise), and then a new point whose answer the model must ' +
@@ -27,13 +26,6 @@ export const iclLinreg: ToyPage = {
     'descent, as Ahn et al. and Mahankali et al. proved. Press ▶ and watch both error curves fall to their ' +
     'reference lines; the figures below the charts show the error against the number of examples, and the matrix ' +
     'the linear attention learned next to the one theory predicts.',
-  paper: {
-    cite:
-      'Akyürek, Schuurmans, Andreas, Ma & Zhou (2023). What learning algorithm is in-context learning? Investigations with linear models; ' +
-      'Ahn, Cheng, Daneshmand & Sra (2023). Transformers learn to implement preconditioned gradient descent for in-context learning; ' +
-      'Garg, Tsipras, Liang & Valiant (2022). What Can Transformers Learn In-Context? A Case Study of Simple Function Classes.',
-    url: 'https://arxiv.org/abs/2211.15661',
-  },
   differs: [
     'Much smaller. Garg et al. (§3) train a 12-layer transformer of width 256 on d = 20 dimensional inputs with up to 40 ' +
       'examples for 500,000 steps, with a curriculum that grows both the dimension and the prompt length. Here the defaults are d = 5, ' +
@@ -82,4 +74,4 @@ export const iclLinreg: ToyPage = {
       set: { n: 5 },
     },
   ],
-};
+} satisfies ToyPage;

@@ -8,11 +8,10 @@
  * crate/src/toys/sharpening.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const sharpening: ToyPage = {
+export default {
   id: 'sharpening',
-  headline: 'Self-improvement as sharpening: the model picks its own best answer, then learns to give it first',
   intro:
     'Can a language model improve with no new information, just by grading its own work? Huang et al. argue that it can ' +
     'when the model is a better judge than writer: it may give the correct answer the highest probability of any ' +
@@ -28,10 +27,6 @@ export const sharpening: ToyPage = {
     'answer), greedy decoding and best-of-8, before and after step 600. The first chart under it plots best-of-N ' +
     'accuracy against N for the model at step 600 and at the end; the others show the mass on each prompt’s correct ' +
     'answer before and after.',
-  paper: {
-    cite: 'Huang, Block, Foster, Rohatgi, Zhang, Simchowitz, Ash & Krishnamurthy (2025). Self-Improvement in Language Models: The Sharpening Mechanism. ICLR 2025.',
-    url: 'https://arxiv.org/abs/2412.01951',
-  },
   differs: [
     'What reproduces. With the defaults (seed 0, CPU): at step 600 the base model puts 0.29 of its mass on the correct ' +
       'answers on average, greedy decoding gets 3% of the prompts right, and best-of-N by self-likelihood gets 47% at ' +
@@ -81,4 +76,4 @@ export const sharpening: ToyPage = {
       newSeed: true,
     },
   ],
-};
+} satisfies ToyPage;

@@ -5,11 +5,10 @@
  * crate/src/toys/stablemax.rs.
  */
 
-import type { ToyPage } from './page';
+import type { ToyPage } from '../pages';
 
-export const stablemax: ToyPage = {
+export default {
   id: 'stablemax',
-  headline: 'Softmax Collapse: why grokking needs weight decay, and how to do without it',
   intro:
     'The grokking toy needs weight decay: without it, a network that has memorised a table of sums never finds the rule. ' +
     'Prieto et al. trace this to floating-point arithmetic. Once every training example is answered correctly, the ' +
@@ -21,10 +20,6 @@ export const stablemax: ToyPage = {
     'function that grows only linearly, so nothing rounds to 1; and with the usual softmax but ⊥AdamW, an optimiser ' +
     'that removes from every update the part that would just scale the weights up. Watch the share of training examples ' +
     'whose loss is exactly 0, the size of the logits, and accuracy on the unseen equations for each.',
-  paper: {
-    cite: 'Prieto, Barsbey, Mediano & Birdal (2025). Grokking at the Edge of Numerical Stability. ICLR 2025.',
-    url: 'https://arxiv.org/abs/2501.04697',
-  },
   differs: [
     'What reproduces. The paper’s Figure 1 (addition mod 113) shows softmax without weight decay collapsing and never ' +
       'generalising, while StableMax and ⊥AdamW reach full accuracy on the unseen equations without any regularisation. ' +
@@ -71,4 +66,4 @@ export const stablemax: ToyPage = {
       newSeed: true,
     },
   ],
-};
+} satisfies ToyPage;

@@ -4,17 +4,18 @@
  *
  * Chunking: each `run.step(n)` call is sized so that it takes about CHUNK_MS (n starts at 1 and
  * follows the measured speed, growing at most 4× per chunk). Between chunks the worker yields to
- * its message queue, so a `pause`, `create` or `validate` from the page is handled within one
- * chunk. The last chunk is cut so that the run stops exactly at the target step count: the
+ * its message queue, so a `pause` or `create` from the page is handled within one chunk. The last chunk is cut so that the run stops exactly at the target step count: the
  * digest the page shows is then the digest of exactly that many steps, as the CLI prints it.
  *
  * Protocol: ./protocol.ts. One `step` at most is in flight per Run (the engine refuses two).
+ * The wasm-bindgen bindings type their values `any`; they are cast to the generated types
+ * (../generated/engine.ts) here and nowhere else.
  */
 
-import init, { Run, toys, validate } from '../pkg/papertoys.js';
-import type { Figure } from '../figures';
-import type { Config, ToyInfo } from '../params';
-import type { Backend, BackendChoice, FromWorker, Rejected, Row, Snapped, ToWorker } from './protocol';
+import init, { Run, accept, toys } from '../pkg/papertoys.js';
+import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo } from '../generated/engine';
+import type { Config } from '../params';
+import type { Backend, BackendChoice, FromWorker, ToWorker } from './protocol';
 
 /** Wall time one chunk of steps aims for: the pause latency and the chart refresh period. */
 const CHUNK_MS = 100;
@@ -37,6 +38,10 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
 interface Live {
   runId: number;
   run: Run;
+  /** What it was built from: a `create` that would build the same may keep it. */
+  toy: string;
+  config: Config;
+  choice: BackendChoice;
   backend: Backend;
   /** Steps the run should have taken when the loop stops. */
   target: number;
@@ -49,7 +54,7 @@ interface Live {
   /** Replaced by a newer run: free it as soon as no step is in flight. */
   retired: boolean;
   chunk: number;
-  /** The config's `eval_every`: the steps between metric rows (GPU chunks end on them). */
+  /** The steps between metric rows (GPU chunks end on them). */
   evalEvery: number;
   stepsPerSecond: number;
   /** When figures were last asked for (0: not yet), and how long that took. */
@@ -78,55 +83,6 @@ function yieldToMessages(): Promise<void> {
   });
 }
 
-// ---- validation -------------------------------------------------------------------------
-
-function tryValidate(toy: string, overrides: Config): { config: Config } | { error: string } {
-  try {
-    return { config: validate(toy, overrides) as Config };
-  } catch (e) {
-    return { error: messageOf(e) };
-  }
-}
-
-/** The nearest integer value of `key` that makes the config valid, searching `direction` first. */
-function snap(toy: ToyInfo, overrides: Config, key: string, direction: 1 | -1): { config: Config; to: number } | null {
-  const p = toy.params.find((q) => q.name === key);
-  const from = overrides[key];
-  if (!p || p.type !== 'int' || typeof from !== 'number') return null;
-  for (let k = 1; k <= 256; k++) {
-    for (const d of [direction, -direction]) {
-      const to = from + d * k;
-      if (to < p.min || to > p.max) continue;
-      const r = tryValidate(toy.id, { ...overrides, [key]: to });
-      if ('config' in r) return { config: r.config, to };
-    }
-  }
-  return null;
-}
-
-function check(msg: Extract<ToWorker, { type: 'validate' }>, table: ToyInfo[]): FromWorker {
-  const whole = tryValidate(msg.toy, msg.overrides);
-  if ('config' in whole) return { type: 'validated', requestId: msg.requestId, config: whole.config, rejected: [] };
-  const toy = table.find((t) => t.id === msg.toy);
-  if (msg.snap && toy) {
-    const s = snap(toy, msg.overrides, msg.snap.key, msg.snap.direction);
-    if (s) {
-      const snapped: Snapped = { key: msg.snap.key, from: msg.overrides[msg.snap.key] as number, to: s.to, message: whole.error };
-      return { type: 'validated', requestId: msg.requestId, config: s.config, rejected: [], snapped };
-    }
-  }
-  // Add the keys one by one, in the order given; leave out each one that breaks the config.
-  const accepted: Config = {};
-  const rejected: Rejected[] = [];
-  for (const [key, value] of Object.entries(msg.overrides)) {
-    const r = tryValidate(msg.toy, { ...accepted, [key]: value });
-    if ('config' in r) accepted[key] = value;
-    else rejected.push({ key, message: r.error });
-  }
-  const config = tryValidate(msg.toy, accepted);
-  return { type: 'validated', requestId: msg.requestId, config: 'config' in config ? config.config : {}, rejected };
-}
-
 /** The adapter's description without empty parts (SwiftShader reports no name: " / BrowserWebGpu"). */
 const adapterName = (a: string) => a.split('/').map((s) => s.trim()).filter(Boolean).join(' / ') || 'an unnamed adapter';
 
@@ -142,7 +98,8 @@ async function build(toy: string, config: Config, choice: BackendChoice): Promis
   } else {
     try {
       const run = await Run.create(toy, config, 'webgpu');
-      return { run, reason: `WebGPU on ${adapterName(run.adapter)}` };
+      const software = run.software_adapter ? ' (a software adapter: correct, not fast)' : '';
+      return { run, reason: `WebGPU on ${adapterName(run.adapter)}${software}` };
     } catch (e) {
       why = messageOf(e);
     }
@@ -153,20 +110,35 @@ async function build(toy: string, config: Config, choice: BackendChoice): Promis
   return { run, reason, notice };
 }
 
+const sameConfig = (a: Config, b: Config) => Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
 async function create(msg: Extract<ToWorker, { type: 'create' }>) {
   newestRunId = msg.runId;
+  let verdict: Accepted;
+  try {
+    verdict = accept(msg.toy, msg.base, msg.changes, msg.snap?.key, msg.snap?.direction ?? 1) as Accepted;
+  } catch (e) {
+    post({ type: 'failed', runId: msg.runId, message: messageOf(e) });
+    return;
+  }
+  const { config, rejected, snapped } = verdict;
+  if (msg.keep && live && live.toy === msg.toy && live.choice === msg.backend && sameConfig(live.config, config)) {
+    live.runId = msg.runId; // its next rows answer to the page's newest id
+    post({ type: 'kept', runId: msg.runId, config, rejected, snapped });
+    return;
+  }
   if (live) retire(live);
   live = null;
   try {
-    const { run, reason, notice } = await build(msg.toy, msg.config, msg.backend);
+    const { run, reason, notice } = await build(msg.toy, config, msg.backend);
     if (msg.runId !== newestRunId) {
       run.free(); // a newer create came in while this one was building
       return;
     }
     const backend: Backend = run.backend === 'webgpu' ? 'webgpu' : 'cpu';
-    const evalEvery = Math.max(1, Number(msg.config.eval_every) || 1);
-    live = { runId: msg.runId, run, backend, target: 0, wanted: false, looping: false, stepping: false, retired: false, chunk: 1, evalEvery, stepsPerSecond: 0, figuresAt: 0, figuresMs: 0 };
-    post({ type: 'created', runId: msg.runId, backend, adapter: run.adapter, reason, notice, metricNames: run.metric_names });
+    const evalEvery = run.eval_every;
+    live = { runId: msg.runId, run, toy: msg.toy, config, choice: msg.backend, backend, target: 0, wanted: false, looping: false, stepping: false, retired: false, chunk: 1, evalEvery, stepsPerSecond: 0, figuresAt: 0, figuresMs: 0 };
+    post({ type: 'created', runId: msg.runId, config, rejected, snapped, metrics: run.metrics as MetricInfo[], evalEvery, backend, adapter: run.adapter, reason, notice });
   } catch (e) {
     if (msg.runId === newestRunId) post({ type: 'failed', runId: msg.runId, message: messageOf(e) });
   }
@@ -221,7 +193,7 @@ async function loop(l: Live) {
     while (l.wanted && !l.retired && l.run.steps_done < l.target) {
       const n = chunkSize(l);
       const t0 = performance.now();
-      const r = await use(l, () => l.run.step(n) as Promise<Row[]>);
+      const r = await use(l, () => l.run.step(n) as Promise<MetricRow[]>);
       if (!r.ok) return;
       const rate = (n * 1000) / Math.max(performance.now() - t0, 0.5);
       l.stepsPerSecond = l.stepsPerSecond === 0 ? rate : 0.7 * l.stepsPerSecond + 0.3 * rate;
@@ -266,12 +238,8 @@ function start() {
     },
   );
   scope.onmessage = async ({ data: msg }) => {
-    const table = await loaded;
-    if (!table) return;
+    if (!(await loaded)) return;
     switch (msg.type) {
-      case 'validate':
-        post(check(msg, table));
-        break;
       case 'create':
         void create(msg);
         break;
