@@ -301,25 +301,43 @@ pub fn accept(
     let mut config = base;
     let mut rejected = Vec::new();
     let mut snapped = None;
+    let mut pending = Vec::new();
     for (key, raw) in changes {
-        let value = match find(params, key).and_then(|p| p.read(raw)) {
-            Ok(v) => v,
-            Err(e) => {
-                rejected.push(Rejected { key: key.clone(), message: e.0 });
-                continue;
+        match find(params, key).and_then(|p| p.read(raw)) {
+            Ok(v) => pending.push((key.clone(), v)),
+            Err(e) => rejected.push(Rejected { key: key.clone(), message: e.0 }),
+        }
+    }
+    // Changes that are valid together apply in any order (queries=8 before pairs=8 or after):
+    // apply what fits, and retry the rest while that makes progress.
+    loop {
+        let before = pending.len();
+        pending.retain(|(key, value)| {
+            let mut next = config.clone();
+            next.insert(key.clone(), value.clone());
+            let fits = validate(&next).is_ok();
+            if fits {
+                config = next;
             }
-        };
+            !fits
+        });
+        if pending.is_empty() || pending.len() == before {
+            break;
+        }
+    }
+    for (key, value) in pending {
         let mut next = config.clone();
         next.insert(key.clone(), value.clone());
-        match validate(&next) {
-            Ok(()) => config = next,
-            Err(e) => match snap.filter(|(k, _)| k == key).and_then(|(_, dir)| nearest(params, &validate, &config, key, &value, dir)) {
-                Some((to, fixed)) => {
-                    snapped = Some(Snapped { key: key.clone(), from: value.as_i64().unwrap_or(0), to, message: e.0 });
-                    config = fixed;
-                }
-                None => rejected.push(Rejected { key: key.clone(), message: e.0 }),
-            },
+        let Err(e) = validate(&next) else {
+            config = next;
+            continue;
+        };
+        match snap.filter(|(k, _)| *k == key).and_then(|(_, dir)| nearest(params, &validate, &config, &key, &value, dir)) {
+            Some((to, fixed)) => {
+                snapped = Some(Snapped { key: key.clone(), from: value.as_i64().unwrap_or(0), to, message: e.0 });
+                config = fixed;
+            }
+            None => rejected.push(Rejected { key, message: e.0 }),
         }
     }
     Accepted { config, rejected, snapped }
@@ -385,7 +403,13 @@ mod tests {
 
     fn odd_p(c: &Map<String, Value>) -> Result<()> {
         let s: Small = typed(c)?;
-        if s.p.is_multiple_of(2) { Err(Error::msg(format!("p = {} is even", s.p))) } else { Ok(()) }
+        if s.p.is_multiple_of(2) {
+            Err(Error::msg(format!("p = {} is even", s.p)))
+        } else if s.run.eval_every > s.p {
+            Err(Error::msg(format!("eval_every = {} exceeds p = {}", s.run.eval_every, s.p)))
+        } else {
+            Ok(())
+        }
     }
 
     #[test]
@@ -419,8 +443,17 @@ mod tests {
         assert_eq!(a.config["p"], 7, "an even p breaks the rule and is left out");
         assert_eq!(a.config["lr"], 0.01);
         let keys: Vec<_> = a.rejected.iter().map(|r| r.key.as_str()).collect();
-        assert_eq!(keys, ["p", "op", "q"]);
+        assert_eq!(keys, ["op", "q", "p"], "unreadable values first, then broken rules");
         let a = accept(&p, odd_p, base, &serde_json::from_str(r#"{"p": 12}"#).unwrap(), Some(("p", -1)));
         assert_eq!((a.config["p"].as_u64(), a.snapped.map(|s| s.to)), (Some(11), Some(11)));
+    }
+
+    #[test]
+    fn changes_valid_together_apply_in_any_order() {
+        let base = untyped(&Small::default());
+        for changes in [r#"{"eval_every": 20, "p": 23}"#, r#"{"p": 23, "eval_every": 20}"#] {
+            let a = accept(&Small::params(), odd_p, base.clone(), &serde_json::from_str(changes).unwrap(), None);
+            assert_eq!((a.config["p"].as_u64(), a.config["eval_every"].as_u64(), a.rejected.len()), (Some(23), Some(20), 0), "{changes}");
+        }
     }
 }
