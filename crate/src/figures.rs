@@ -39,9 +39,29 @@ pub struct Series {
     pub y: Vec<f64>,
 }
 
+impl Lines {
+    /// Linear axes; `log_x()` and `log_y()` change them.
+    pub fn new(id: &str, title: impl Into<String>, x_label: &str, y_label: &str, x: Vec<f64>, series: Vec<Series>) -> Lines {
+        Lines { id: id.into(), title: title.into(), x_label: x_label.into(), y_label: y_label.into(), log_x: false, log_y: false, x, series }
+    }
+
+    pub fn log_x(self) -> Lines {
+        Lines { log_x: true, ..self }
+    }
+
+    pub fn log_y(self) -> Lines {
+        Lines { log_y: true, ..self }
+    }
+}
+
 impl Series {
     pub fn new(name: impl Into<String>, y: Vec<f64>) -> Series {
         Series { name: name.into(), arm: None, y }
+    }
+
+    /// A series of `arm` under a name of its own.
+    pub fn named(name: impl Into<String>, arm: Arm, y: Vec<f64>) -> Series {
+        Series { name: name.into(), arm: Some(arm.id.into()), y }
     }
 
     /// A series of `arm`, named by its label.
@@ -92,6 +112,12 @@ impl Heatmap {
             }
         }
         Heatmap { id, title, rows: t, cols: t, values, row_labels: labels.clone(), col_labels: labels }
+    }
+}
+
+impl Table {
+    pub fn new(id: &str, title: impl Into<String>, columns: &[&str], rows: Vec<TableRow>) -> Table {
+        Table { id: id.into(), title: title.into(), columns: columns.iter().map(|c| c.to_string()).collect(), rows }
     }
 }
 

@@ -34,18 +34,8 @@ impl SamplerRun {
 pub fn accuracy_lines(runs: &[SamplerRun], budget: u64) -> Lines {
     let mut x: Vec<f64> = (0..).map(|i| libm::pow(2.0, i as f64 / 2.0).round()).take_while(|&q| q < budget as f64).chain([budget as f64]).collect();
     x.dedup();
-    let series =
-        runs.iter().map(|r| Series { name: r.name.clone(), arm: Some(r.arm.id.into()), y: x.iter().map(|&q| r.accuracy_within(q)).collect() }).collect();
-    Lines {
-        id: "accuracy".into(),
-        title: "Prompts completed validly within a query budget".into(),
-        x_label: "generator queries per prompt".into(),
-        y_label: "accuracy".into(),
-        log_x: true,
-        log_y: false,
-        x,
-        series,
-    }
+    let series = runs.iter().map(|r| Series::named(r.name.clone(), r.arm, x.iter().map(|&q| r.accuracy_within(q)).collect())).collect();
+    Lines::new("accuracy", "Prompts completed validly within a query budget", "generator queries per prompt", "accuracy", x, series).log_x()
 }
 
 /// Queries per valid string against the backtrack length B (B = 0: plain tokenwise rejection),
@@ -59,19 +49,12 @@ pub fn queries_against_b(runs: &[SamplerRun], reference: &SamplerRun) -> Lines {
         })
         .collect();
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Lines {
-        id: "queries_vs_b".into(),
-        title: "Generator queries per valid string against the backtrack length B".into(),
-        x_label: "B (tokens erased per backtrack)".into(),
-        y_label: "queries per valid string".into(),
-        log_x: false,
-        log_y: true,
-        x: points.iter().map(|p| p.0).collect(),
-        series: vec![
-            Series::new("tokenwise with backtracking", points.iter().map(|p| p.1).collect()),
-            Series { name: reference.name.clone(), arm: Some(reference.arm.id.into()), y: vec![reference.queries_per_valid(); points.len()] },
-        ],
-    }
+    let series = vec![
+        Series::new("tokenwise with backtracking", points.iter().map(|p| p.1).collect()),
+        Series::named(reference.name.clone(), reference.arm, vec![reference.queries_per_valid(); points.len()]),
+    ];
+    let title = "Generator queries per valid string against the backtrack length B";
+    Lines::new("queries_vs_b", title, "B (tokens erased per backtrack)", "queries per valid string", points.iter().map(|p| p.0).collect(), series).log_y()
 }
 
 /// Per run: accuracy, cost and diversity of the valid strings found.

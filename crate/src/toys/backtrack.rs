@@ -248,17 +248,10 @@ impl Backtrack {
 fn uniform_generator(sigma: usize) -> Lines {
     let x: Vec<f64> = (1..=12).map(f64::from).collect();
     let s = sigma as f64;
-    Lines {
-        id: "uniform".into(),
-        title: format!("Uniform generator over {sigma} tokens, one valid string: expected queries"),
-        x_label: "string length L".into(),
-        y_label: "expected queries".into(),
-        log_x: false,
-        log_y: true,
-        series: vec![
-            Series { name: "blockwise rejection".into(), arm: Some(BLOCKWISE.id.into()), y: x.iter().map(|&l| l * libm::pow(s, l)).collect() },
-            Series { name: "tokenwise rejection".into(), arm: Some(TOKENWISE.id.into()), y: x.iter().map(|&l| l * s).collect() },
-        ],
-        x,
-    }
+    let series = vec![
+        Series::named("blockwise rejection", BLOCKWISE, x.iter().map(|&l| l * libm::pow(s, l)).collect()),
+        Series::named("tokenwise rejection", TOKENWISE, x.iter().map(|&l| l * s).collect()),
+    ];
+    let title = format!("Uniform generator over {sigma} tokens, one valid string: expected queries");
+    Lines::new("uniform", title, "string length L", "expected queries", x, series).log_y()
 }

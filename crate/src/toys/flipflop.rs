@@ -1,26 +1,14 @@
 //! `flipflop` — Liu, Ash, Goel, Krishnamurthy & Zhang, "Exposing Attention Glitches with
 //! Flip-Flop Language Modeling" (2023), https://arxiv.org/abs/2306.00946.
 //!
-//! Claim: "Transformer FFLMs suffer from a long tail of sporadic reasoning errors, some of which
-//! we can eliminate using various regularization techniques." A transformer trained on
-//! flip-flop strings (`tasks::flipflop`) reads the register almost perfectly on strings like
-//! its training data, yet makes rare read errors ("attention glitches") once the instruction mix
-//! shifts: sparse strings (almost only ignores, so the last write is far back) and dense ones
-//! (almost no ignores, many competing writes).
-//!
-//! Setup as in the paper (§3–4): train on FFL(p_i = 0.8) with the next-token loss at every
-//! position, count errors only at the deterministic positions (the bit after each `r`), test on
-//! FFL(0.8), FFL(0.98) (sparse) and FFL(0.1) (dense). What differs: strings of 64 tokens instead
-//! of 512, a 2-layer model of width 32, a few thousand steps, and 512 test strings per
-//! distribution where the paper uses up to 10⁵–10⁷. The regularization switch offers three of the
-//! paper's interventions for the transformer: dropout, weight decay and attention sharpening (a
-//! penalty on the entropy of its attention rows, `Tensor::attention_entropy`).
-//!
-//! The recurrent baseline: a 1-layer LSTM trained beside the transformer on the very same
-//! batches, with plain AdamW, scored on the same test sets; the paper reports that such a small
-//! LSTM extrapolates perfectly. An LSTM rather than a GRU because it is the paper's baseline, and
-//! because all four of its gates are functions of one sum xW_x + hW_h, so that one recurrence
-//! kernel and one matmul give the whole backward pass.
+//! A transformer trained on flip-flop strings (`tasks::flipflop`) reads the register almost
+//! perfectly on strings like its training data, yet makes rare read errors ("attention glitches")
+//! once the instruction mix shifts: sparse strings (the last write far back) and dense ones (many
+//! competing writes). As in the paper (§3–4): train on FFL(p_i = 0.8) with the next-token loss at
+//! every position, score only the reads, test on FFL(0.8), FFL(0.98) and FFL(0.1), and offer
+//! three of its interventions (dropout, weight decay, attention sharpening). Smaller: 64 tokens
+//! instead of 512, a 2-layer width-32 model, hundreds of test strings instead of up to 10⁷.
+//! The baseline, as the paper's, is a 1-layer LSTM trained on the very same batches.
 
 use std::rc::Rc;
 
@@ -289,20 +277,19 @@ impl FlipFlop {
             ];
             TableRow { cells, detail: Some(detail) }
         });
-        let columns = |c: &[&str]| c.iter().map(|s| s.to_string()).collect();
         Ok(vec![
-            Figure::Table(Table {
-                id: "read-errors".into(),
-                title: "Read errors on the test sets now".into(),
-                columns: columns(&["model", "test", "p_i", "strings", "reads", "errors", "error rate"]),
-                rows: counts,
-            }),
-            Figure::Table(Table {
-                id: "glitches".into(),
-                title: "Glitches: the transformer's wrong reads (click a row for its last-layer attention)".into(),
-                columns: columns(&["test", "string", "read at", "tokens since the write", "expected", "predicted"]),
-                rows: rows.collect(),
-            }),
+            Figure::Table(Table::new(
+                "read-errors",
+                "Read errors on the test sets now",
+                &["model", "test", "p_i", "strings", "reads", "errors", "error rate"],
+                counts,
+            )),
+            Figure::Table(Table::new(
+                "glitches",
+                "Glitches: the transformer's wrong reads (click a row for its last-layer attention)",
+                &["test", "string", "read at", "tokens since the write", "expected", "predicted"],
+                rows.collect(),
+            )),
         ])
     }
 

@@ -216,19 +216,11 @@ impl Experiment for Hedgehog {
             rows.push(TableRow::new(cells));
         }
         let columns = ["attention", "recall accuracy", "of softmax's", "loss", "mean row entropy (nats)"];
-        let mut figures =
-            vec![Figure::Table(Table { id: "recall".into(), title: "Recall on the test set now".into(), columns: columns.map(String::from).to_vec(), rows })];
+        let mut figures = vec![Figure::Table(Table::new("recall", "Recall on the test set now", &columns, rows))];
         figures.extend(maps);
-        figures.push(Figure::Lines(Lines {
-            id: "entropy-histogram".into(),
-            title: format!("Entropy of attention rows, all layers, {} test sequences (share of rows)", PROBE.min(self.config.test_sequences)),
-            x_label: "row entropy (nats)".into(),
-            y_label: "share of rows".into(),
-            log_x: false,
-            log_y: false,
-            x: (0..BINS).map(|i| (i as f64 + 0.5) * width).collect(),
-            series: hist,
-        }));
+        let title = format!("Entropy of attention rows, all layers, {} test sequences (share of rows)", PROBE.min(self.config.test_sequences));
+        let x = (0..BINS).map(|i| (i as f64 + 0.5) * width).collect();
+        figures.push(Figure::Lines(Lines::new("entropy-histogram", title, "row entropy (nats)", "share of rows", x, hist)));
         Ok(figures)
     }
 }

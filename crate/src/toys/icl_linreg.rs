@@ -246,16 +246,8 @@ impl Experiment for IclLinreg {
             .collect();
         let mut series = vec![Series::of(TRANSFORMER, transformer)];
         series.extend(self.curves.iter().map(|(arm, y)| Series::of(*arm, y.clone())));
-        let errors = Lines {
-            id: "error_vs_k".into(),
-            title: format!("Squared error / d against the number of in-context examples k (d = {})", t.d),
-            x_label: "in-context examples k".into(),
-            y_label: "squared error / d".into(),
-            log_x: false,
-            log_y: true,
-            x: (0..t.points).map(|k| k as f64).collect(),
-            series,
-        };
+        let title = format!("Squared error / d against the number of in-context examples k (d = {})", t.d);
+        let errors = Lines::new("error_vs_k", title, "in-context examples k", "squared error / d", (0..t.points).map(|k| k as f64).collect(), series).log_y();
         Ok(vec![Figure::Lines(errors), Figure::Heatmap(self.gamma_map(&p, &q))])
     }
 }

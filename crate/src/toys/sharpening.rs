@@ -2,20 +2,11 @@
 //! "Self-Improvement in Language Models: The Sharpening Mechanism" (ICLR 2025),
 //! https://arxiv.org/abs/2412.01951.
 //!
-//! Claim: a language model is often a better verifier than generator, so its own sequence
-//! likelihood log π(y|x) can pick good answers among its samples (best-of-N), and
-//! "self-improvement" post-trains the model "to one placing large mass on high-quality
-//! sequences, thereby amortizing the expensive inference-time computation" (abstract). The
-//! paper's SFT-sharpening fine-tunes on the best-of-N answers under the model's own likelihood.
-//!
-//! Here: a tiny LM pre-trains on `tasks::noisy_answers`, where the correct answer of each
-//! prompt is the single likeliest one but carries only `coverage` of the mass, and greedy
-//! decoding opens with a distractor. From step `sharpen_at` on, each step samples `n` answers per
-//! prompt from the current model, keeps the one of highest log π(y|x), and takes one AdamW step
-//! on those winners. The metrics follow the mass on the correct answer (the accuracy of one
-//! sample), greedy and best-of-N accuracy; the figures compare best-of-N accuracy against N and
-//! the mass on the correct answers before and after. See web/src/toys/sharpening.ts for what
-//! differs from the paper.
+//! A model is often a better verifier than generator: its own likelihood log π(y|x) picks good
+//! answers among its samples (best-of-N), and SFT-sharpening fine-tunes on those winners so that
+//! one sample does as well. Here a tiny LM pre-trains on `tasks::noisy_answers` (the correct
+//! answer is the likeliest but holds only `coverage` of the mass); from `sharpen_at` on, each
+//! step samples `n` answers per prompt, keeps the likeliest, and trains on it.
 
 use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
@@ -198,33 +189,16 @@ impl Experiment for Sharpening {
         ];
         let columns = std::iter::once(String::new()).chain(shown.iter().map(|s| label(s))).collect();
         let rows = summary.iter().map(|(name, v)| TableRow::new(std::iter::once(name.clone()).chain(v.iter().map(|x| format!("{x:.3}"))).collect())).collect();
-        let lines = |id: &str, title: &str, x_label: &str, y_label: &str, log_x, x, series| Lines {
-            id: id.into(),
-            title: title.into(),
-            x_label: x_label.into(),
-            y_label: y_label.into(),
-            log_x,
-            log_y: false,
-            x,
-            series,
-        };
+        let bon_title = "Accuracy of best-of-N, choosing by the model's own likelihood log π(y|x)";
+        let ranks = (1..=self.config.prompts).map(|r| r as f64).collect();
         Ok(vec![
-            Figure::Lines(lines(
-                "bon_vs_n",
-                "Accuracy of best-of-N, choosing by the model's own likelihood log π(y|x)",
-                "N (samples per prompt)",
-                "accuracy",
-                true,
-                ns().iter().map(|&n| n as f64).collect(),
-                bon,
-            )),
-            Figure::Lines(lines(
+            Figure::Lines(Lines::new("bon_vs_n", bon_title, "N (samples per prompt)", "accuracy", ns().iter().map(|&n| n as f64).collect(), bon).log_x()),
+            Figure::Lines(Lines::new(
                 "mass",
                 "Mass π(correct answer) per prompt, largest first",
                 "prompt (by rank)",
                 "π(correct answer | prompt)",
-                false,
-                (1..=self.config.prompts).map(|r| r as f64).collect(),
+                ranks,
                 mass,
             )),
             Figure::Table(Table { id: "summary".into(), title: "Before and after sharpening (all prompts)".into(), columns, rows }),
