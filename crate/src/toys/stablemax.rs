@@ -15,7 +15,8 @@
 //! layers of width 200, no biases), trained full-batch with lr 10⁻², as in their
 //! `run_main_experiments.sh`. Every computation is in f32 on both backends, which is what makes
 //! the collapse happen at all. What differs: p = 47 instead of 113, and 80% of the table for
-//! training instead of 40%, so that StableMax groks within 2,000 steps instead of 80,000 epochs.
+//! training instead of 40%, so that StableMax groks within a default run (2,000 steps) rather
+//! than after the paper's 80,000 epochs.
 
 use super::modular::{self, ModelKind, ModularRun};
 use super::schema::{Optim, Run, Shape};

@@ -40,8 +40,8 @@ export default {
       'share of prompts with at least one valid string by then.',
     'What does not carry over: in the paper, backtracking also clearly beats plain tokenwise rejection. Here the two ' +
       'are close, and which one is cheaper changes with the seed (the chart of queries against B shows both, B = 0 being ' +
-      'plain tokenwise rejection). Over seeds 0–9 with 32 prompts each, backtracking solved 173 of 320 prompts and plain ' +
-      'tokenwise rejection 171; backtracking needed fewer queries per valid string for 6 of the 10 seeds. With an exact verifier every token that can still lead somewhere is accepted, so ' +
+      'plain tokenwise rejection). Across seeds neither solves clearly more prompts, nor is consistently cheaper per valid ' +
+      'string (measured numbers: docs/reproductions.md). With an exact verifier every token that can still lead somewhere is accepted, so ' +
       'erasing good tokens only helps when the model’s own earlier draws led it astray; in this toy most of its mistakes ' +
       'come from the deep prompt itself, which no backtrack can erase.',
     'Results move with the seed: with 16 prompts one prompt is 6 points of accuracy. Raise `prompts` and `budget` for ' +

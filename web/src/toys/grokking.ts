@@ -10,7 +10,7 @@ export default {
   id: 'grokking',
   intro:
     'Show a small neural network half of a table of sums modulo 47 — equations like 15 + 40 = 8 (mod 47) — and ask it ' +
-    'to fill in the other half. Within a few hundred training steps it answers every equation it has seen correctly, ' +
+    'to fill in the other half. Early in training it answers every equation it has seen correctly, ' +
     'yet it is no better than a guess on the ones it has not: it has memorised, not understood. Power et al. found ' +
     'that if you simply keep training, long after there is nothing left to learn from the training set, accuracy on ' +
     'the unseen half suddenly climbs to nearly 100%: the network has found the rule. They called this grokking, and ' +
@@ -25,10 +25,11 @@ export default {
       '`weight_decay` 1, a 10-step linear warm-up and minibatches of 512.',
     'So everything happens much sooner. In the paper’s Figure 1 (division mod 97, half of the table for training), training ' +
       'accuracy is near 100% after about 10³ steps while validation accuracy only rises after about 10⁵. Here, with the ' +
-      'defaults, training accuracy reaches 100% in about 200 steps and validation accuracy jumps at around 1,000. The ' +
-      'delay — understanding long after memorising — is what carries over; the step counts do not, and they move with the seed and every setting.',
+      'defaults, both happen within the 1,500 steps of a run: training accuracy reaches 100% early and validation accuracy ' +
+      'jumps well after. The delay — understanding long after memorising — is what carries over; the step counts do not, ' +
+      'and they move with the seed and every setting.',
     'Addition by default rather than the division of Figure 1; `op` = div is there to try.',
-    'After validation accuracy has jumped, both losses spike now and then and recover within a few dozen steps. ' +
+    'After validation accuracy has jumped, both losses spike now and then and quickly recover. ' +
       'These are not in the paper’s smooth curves: with the larger learning rate, Adam takes big steps once the ' +
       'gradients have become small (the “slingshot” instabilities described by Thilak et al., 2022). A smaller `lr` ' +
       'makes them rarer, and everything else slower.',

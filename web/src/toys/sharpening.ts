@@ -3,8 +3,7 @@
  * Krishnamurthy, "Self-Improvement in Language Models: The Sharpening Mechanism", ICLR 2025,
  * https://arxiv.org/abs/2412.01951 — the abstract for the claim (a model verifies better than
  * it generates; sharpening amortizes inference-time selection; SFT-sharpening needs coverage),
- * Figure 1 for best-of-N with the sequence log-likelihood as the self-reward. The numbers
- * quoted are this toy's, with the defaults on the CPU and seed 0. The toy itself is
+ * Figure 1 for best-of-N with the sequence log-likelihood as the self-reward. The toy itself is
  * crate/src/toys/sharpening.rs.
  */
 
@@ -28,11 +27,11 @@ export default {
     'accuracy against N for the model at step 600 and at the end; the others show the mass on each prompt’s correct ' +
     'answer before and after.',
   differs: [
-    'What reproduces. With the defaults (seed 0, CPU): at step 600 the base model puts 0.29 of its mass on the correct ' +
-      'answers on average, greedy decoding gets 3% of the prompts right, and best-of-N by self-likelihood gets 47% at ' +
-      'N = 2, 84% at N = 8 and 100% at N = 64. After 300 steps of SFT-sharpening one sample is right 97% of the time (the ' +
-      'mass on the correct answers went from 0.29 to 0.97), greedy too: one plain sample now does what best-of-32 did ' +
-      'for the base model (97%), which is the amortization of the abstract.',
+    'What reproduces. At step 600 the base model is rarely right with one sample and almost never greedily, yet ' +
+      'best-of-N by self-likelihood climbs steeply with N and finds the correct answer for almost every prompt by N = 64. ' +
+      'After the 300 steps of SFT-sharpening in a default run, one plain sample, and greedy decoding too, is right about as ' +
+      'often as best-of-N with a large N was for the base model: the mass on the correct answers has gone most of the way ' +
+      'to 1. That is the amortization of the abstract (measured numbers: docs/reproductions.md).',
     'A synthetic task in which the likeliest answer is the correct one by construction: the paper’s “maximum-likelihood ' +
       'sharpening”, where quality simply is likelihood under the base model. On real tasks likelihood is only correlated ' +
       'with correctness; the paper’s Figure 1 measures how much best-of-N by sequence log-likelihood gains over greedy ' +
@@ -41,22 +40,22 @@ export default {
     'The paper’s SFT-sharpening samples N answers from the base model, keeps the likeliest under the base model, and ' +
       'fine-tunes once on those. Here every step samples from, and scores with, the model as it is being fine-tuned: an ' +
       'iterated, online variant that needs no frozen copy of the model. It sharpens further than one round would (the ' +
-      'mass goes almost to 1 within a few dozen steps), and mistakes reinforce themselves: in the default run, prompt #7, ' +
-      'which the base model covers poorly (0.12), ends with all its mass on a wrong answer. The paper proves that ' +
+      'mass on the chosen answers soon goes almost to 1), and mistakes reinforce themselves: in the default run, a prompt ' +
+      'that the base model covers poorly ends with all its mass on a wrong answer. The paper proves that ' +
       'SFT-sharpening is minimax optimal when the base model has sufficient coverage, that is, samples the good answers ' +
       'often enough; the `coverage` slider lets you take that away. The paper’s RL-based sharpening, which can do without ' +
       'coverage by exploring, is not here.',
     'Much smaller: a 2-layer transformer of width 32 (`layers`, `d_model`), 32 prompts (`prompts`), answers of 3 letters ' +
       '(`answer_len`) from 8 (`alphabet`), pre-trained for 600 steps (`sharpen_at`) on 64 fresh noisy labels per step, then ' +
       'sharpened on the best of 8 (`n`) samples for each of 64 prompts per step. The base model fits the data imperfectly: ' +
-      'the data give every prompt 0.3, the model between about 0.1 and 0.6, so its best-of-N curve sits near, not on, ' +
+      'the data give every prompt 0.3, the model more to some prompts and less to others, so its best-of-N curve sits near, not on, ' +
       'the ideal 1 − 0.7^N drawn beside it.',
     'The `best_of_n/acc` metric uses 4 groups of N samples per prompt (128 trials with the defaults), so it is noisy from ' +
       'row to row; the best-of-N chart uses 64 samples per prompt split into disjoint groups of N.',
   ],
   tryThis: [
     {
-      text: 'Set `n` to 1: fine-tune on one own sample per prompt, with no selection. The model sharpens anyway, but around whatever it happened to draw: in our run (seed 0) accuracy ends at 0. Selection by likelihood is what points the sharpening at the correct answers.',
+      text: 'Set `n` to 1: fine-tune on one own sample per prompt, with no selection. The model sharpens anyway, but around whatever it happened to draw, and accuracy collapses. Selection by likelihood is what points the sharpening at the correct answers.',
       set: { n: 1 },
     },
     {
@@ -64,7 +63,7 @@ export default {
       set: { sharpen_at: 0 },
     },
     {
-      text: 'Lower `coverage` to 0.1, set `sharpen_at` to 1500 and raise `steps` to 1800 (the noisier labels take longer to learn). Best-of-8 of the base model now finds the correct answer for only about half of the prompts, and sharpening with N = 8 ends near that (0.59 in our run). Then set `n` to 32: more prompts have their correct answer among the samples, and sharpening ends near best-of-32 (0.84). That is the coverage condition.',
+      text: 'Lower `coverage` to 0.1, set `sharpen_at` to 1500 and raise `steps` to 1800 (the noisier labels take longer to learn). Best-of-8 of the base model now finds the correct answer for only about half of the prompts (ideally 1 − 0.9^8 ≈ 0.57), and sharpening with N = 8 ends near that. Then set `n` to 32: more prompts have their correct answer among the samples, and sharpening ends higher, near best-of-32. That is the coverage condition.',
       set: { coverage: 0.1, sharpen_at: 1500 },
     },
     {
