@@ -19,6 +19,16 @@ ensure_npm_deps
 ensure_vulkan
 echo "npm packages and the lavapipe Vulkan driver are present"
 
+stage "lint"
+# Formatting, clippy (native with the CLI, and the wasm build) and the frontend's types; the
+# first finding stops the run, before any minutes of tests.
+ensure_wasm_target
+cargo fmt --all --check
+cargo clippy -p papertoys --locked --all-targets --features cli -- -D warnings
+cargo clippy -p papertoys --locked --lib --target wasm32-unknown-unknown -- -D warnings
+"$PT_ROOT/node_modules/.bin/tsc" -p web --noEmit
+echo "fmt, clippy and tsc: clean"
+
 stage "rust tests"
 # Every Rust test, GPU ones included: wgpu finds lavapipe as a Vulkan CPU adapter.
 # The workspace's test profile is optimised (opt-level 2).
@@ -40,6 +50,9 @@ ensure_chromium
 t0=$SECONDS
 bash scripts/build.sh
 echo "build: $((SECONDS - t0)) s"
+# Every toy page's text against the crate's schema, in Node with the wasm just built: ids name
+# toys, every "try it" is accepted in full.
+node --test web/tests/pages.test.mjs 2>&1 | tee -a "$log.pages"
 # The CLI for the share test's digest, in the test profile: `cargo test` above already built it
 # (a release build would add minutes on a fresh clone), and the CPU backend's digest does not
 # depend on the optimisation level (fixed summation order, libm, no fused multiply-add).
