@@ -26,6 +26,19 @@ fn every_toy_describes_itself_and_its_defaults_are_valid() {
     }
 }
 
+/// The files README's "Adding a toy" names exist for every registered toy.
+#[test]
+fn every_toy_has_its_page_its_reproduction_and_its_readme_row() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    for entry in REGISTRY {
+        let id = entry.id();
+        assert!(root.join(format!("web/src/toys/{id}.ts")).exists(), "{id}: no page text web/src/toys/{id}.ts");
+        assert!(root.join(format!("tests/reproduction/{}.rs", id.replace('-', "_"))).exists(), "{id}: no tests/reproduction/ module");
+        assert!(readme.contains(&format!("| `{id}` |")), "{id}: no row in README.md's table of toys");
+    }
+}
+
 /// A value of `kind` other than `default`, as a link would write it.
 fn other_value(kind: Kind, default: &Value) -> String {
     match kind {
