@@ -54,6 +54,26 @@ impl Lines {
     }
 }
 
+impl Figure {
+    /// The Lines figure `id` among `figures`.
+    pub fn lines<'a>(figures: &'a [Figure], id: &str) -> Option<&'a Lines> {
+        figures.iter().find_map(|f| if let Figure::Lines(l) = f { (l.id == id).then_some(l) } else { None })
+    }
+}
+
+impl Lines {
+    /// The y values of `arm`'s series.
+    pub fn of(&self, arm: Arm) -> Option<&[f64]> {
+        self.series.iter().find(|s| s.arm.as_deref() == Some(arm.id)).map(|s| &s.y[..])
+    }
+
+    /// The y value of `arm` at the x nearest `x`.
+    pub fn at(&self, arm: Arm, x: f64) -> Option<f64> {
+        let i = (0..self.x.len()).min_by(|&a, &b| (self.x[a] - x).abs().total_cmp(&(self.x[b] - x).abs()))?;
+        self.of(arm).map(|y| y[i])
+    }
+}
+
 impl Series {
     pub fn new(name: impl Into<String>, y: Vec<f64>) -> Series {
         Series { name: name.into(), arm: None, y }

@@ -99,9 +99,18 @@ pub struct MetricInfo {
 
 impl MetricInfo {
     pub fn new(arm: Arm, split: Split, quantity: Quantity) -> MetricInfo {
-        let name = if split.id.is_empty() { format!("{}/{}", arm.id, quantity.id) } else { format!("{}/{}/{}", arm.id, split.id, quantity.id) };
-        MetricInfo { name, arm, split, quantity }
+        MetricInfo { name: name(arm, split, quantity), arm, split, quantity }
     }
+}
+
+/// A metric's name: `arm/split/quantity`, or `arm/quantity` without a split.
+pub fn name(arm: Arm, split: Split, quantity: Quantity) -> String {
+    if split.id.is_empty() { format!("{}/{}", arm.id, quantity.id) } else { format!("{}/{}/{}", arm.id, split.id, quantity.id) }
+}
+
+/// `x` as a percentage with no decimals, for verdict lines.
+pub fn percent(x: f32) -> String {
+    format!("{:.0}%", 100.0 * x)
 }
 
 /// A value recorded at an evaluation point, read back later with every other one.
@@ -223,6 +232,87 @@ impl MetricRow {
     /// The value of the metric `name` (`stablemax/val/acc`).
     pub fn get(&self, name: &str) -> Option<f32> {
         self.names.iter().position(|n| n == name).map(|i| self.values[i])
+    }
+}
+
+/// A run's metric rows so far, read by name: what a toy's verdict and the tests look at.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History(pub Vec<MetricRow>);
+
+impl std::ops::Deref for History {
+    type Target = [MetricRow];
+    fn deref(&self) -> &[MetricRow] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a History {
+    type Item = &'a MetricRow;
+    type IntoIter = std::slice::Iter<'a, MetricRow>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl History {
+    /// Every row's value of `name` (NaN where a row lacks it).
+    pub fn series(&self, name: &str) -> Vec<f32> {
+        self.0.iter().map(|r| r.get(name).unwrap_or(f32::NAN)).collect()
+    }
+    pub fn last(&self, name: &str) -> f32 {
+        self.0.last().and_then(|r| r.get(name)).unwrap_or(f32::NAN)
+    }
+    pub fn last_step(&self) -> u64 {
+        self.0.last().map_or(0, |r| r.step)
+    }
+    /// The value of `name` at `step`, NaN when no row was recorded there.
+    pub fn at(&self, step: u64, name: &str) -> f32 {
+        self.0.iter().find(|r| r.step == step).and_then(|r| r.get(name)).unwrap_or(f32::NAN)
+    }
+    /// The largest value of `name`; NaN when any is NaN or the name is unknown.
+    /// The value of `name` at the last row at or before `step`.
+    pub fn at_or_before(&self, step: u64, name: &str) -> f32 {
+        self.0.iter().rev().find(|r| r.step <= step).and_then(|r| r.get(name)).unwrap_or(f32::NAN)
+    }
+    pub fn max(&self, name: &str) -> f32 {
+        self.series(name).into_iter().fold(f32::NEG_INFINITY, |m, v| if v.is_nan() || m.is_nan() { f32::NAN } else { m.max(v) })
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.0.first().is_some_and(|r| r.get(name).is_some())
+    }
+    /// The mean of `name` over the rows from `step` on.
+    pub fn mean_from(&self, step: u64, name: &str) -> f32 {
+        let v: Vec<f32> = self.0.iter().filter(|r| r.step >= step).filter_map(|r| r.get(name)).collect();
+        v.iter().sum::<f32>() / v.len() as f32
+    }
+    /// The first evaluated step at which `name` reaches `level`.
+    pub fn first_at(&self, name: &str, level: f32) -> Option<u64> {
+        self.0.iter().find(|r| r.get(name).is_some_and(|v| v >= level)).map(|r| r.step)
+    }
+    pub fn digest(&self) -> String {
+        let mut d = Digest::default();
+        self.0.iter().for_each(|r| d.update(r));
+        d.hex()
+    }
+    /// The rows as a table of the metrics `names`, for messages.
+    pub fn show(&self, names: &[&str]) -> String {
+        let head = format!("{:>6}  {}", "step", names.join("  "));
+        let row = |r: &MetricRow| names.iter().map(|n| format!("{:.4}", r.get(n).unwrap_or(f32::NAN))).collect::<Vec<_>>().join("  ");
+        std::iter::once(head).chain(self.0.iter().map(|r| format!("{:>6}  {}", r.step, row(r)))).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Whether a run showed its toy's claim, in one line for the page's summary and the CLI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "cli", derive(ts_rs::TS))]
+pub struct Verdict {
+    pub shown: bool,
+    pub line: String,
+}
+
+impl Verdict {
+    pub fn new(shown: bool, line: impl Into<String>) -> Verdict {
+        Verdict { shown, line: line.into() }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ts_rs::{Config, TS, TypeVisitor};
 
 use crate::figures::Figure;
-use crate::metrics::{MetricInfo, MetricRow};
+use crate::metrics::{MetricInfo, MetricRow, Verdict};
 use crate::toys::ToyInfo;
 use crate::toys::schema::Accepted;
 
@@ -37,6 +37,7 @@ pub fn declarations() -> String {
     d.visit::<MetricRow>();
     d.visit::<Figure>();
     d.visit::<Accepted>();
+    d.visit::<Verdict>();
     let header =
         "// Generated from the crate's types by `crate/src/typescript.rs` (ts-rs); do not edit.\n// `cargo test` rewrites it and fails when it was stale.\n\n";
     header.to_string() + &d.by_name.into_values().collect::<Vec<_>>().join("\n\n") + "\n"

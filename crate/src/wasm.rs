@@ -174,6 +174,17 @@ impl Run {
         })
     }
 
+    /// Resolves to {shown, line}: whether the rows so far show the toy's claim, in one line.
+    pub fn verdict(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut s = take(&state)?;
+            let verdict = s.toy.verdict().await;
+            *state.borrow_mut() = Some(s);
+            Ok(to_js(&verdict.map_err(error)?))
+        })
+    }
+
     /// The digest of every row so far: equal to `papertoys run … --json` for the same run.
     pub fn digest(&self) -> String {
         self.state.borrow().as_ref().map_or_else(String::new, |s| s.digest.hex())

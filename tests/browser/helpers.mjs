@@ -140,6 +140,7 @@ export async function snapshot(page) {
       digest: t('digest'),
       error: t('error'),
       notice: t('notice'),
+      verdict: t('verdict'),
       stepsPerSecond: t('steps-per-second'),
       accPoints: points('chart-acc'),
       charts,

@@ -3,7 +3,7 @@
 // evaluation intervals from its link and must show no error and the right backend badge; draw
 // one chart per quantity the toy measures, each with a series per metric (labels unique within
 // the chart) and a point per metric row; and draw every figure the toy has. On the CPU the
-// page's run is the CLI's bit for bit: the same digest, and figures of the same size.
+// page's run is the CLI's bit for bit: the same digest, figures of the same size, the same verdict line.
 //
 // SMALL shrinks the toys whose defaults take long in a test (SwiftShader's WebGPU takes up to
 // seconds a step); a toy missing there runs its defaults. Each runs for two evaluation intervals.
@@ -104,6 +104,9 @@ for (const [backend, webgpu] of [['cpu', false], ['webgpu', true]]) {
             if (backend === 'cpu') assert.equal(n, want, what);
             else assert.ok(n !== undefined && (n > 0 || want === 0), what);
           }
+          // The run's verdict on its claim: the CLI's line, word for word, on the CPU.
+          if (backend === 'cpu') assert.ok(done.verdict.endsWith(cli.verdict.line), `verdict "${done.verdict}", the CLI's "${cli.verdict.line}"`);
+          else assert.notEqual(done.verdict, '', 'a finished run states its verdict');
           if (backend === 'cpu') assert.equal(done.digest, cli.digest, `browser digest ${done.digest} != CLI digest ${cli.digest} (${toy}, ${cli.steps} steps)`);
           else assert.match(done.digest, /^[0-9a-f]{16}$/, 'a WebGPU run shows its digest too');
         } finally {

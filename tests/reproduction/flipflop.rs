@@ -59,11 +59,11 @@ fn the_regularization_switch_changes_training() {
     let run = |reg| tiny("regularization", reg);
     let (none, dropout, decay, sharpening) = (run("none"), run("dropout"), run("weight_decay"), run("sharpening"));
     const LOSS: &str = "transformer/train/loss";
-    assert_eq!(none.0[0], dropout.0[0], "step 0 is measured before any update, without dropout");
+    assert_eq!(none.0.0[0], dropout.0.0[0], "step 0 is measured before any update, without dropout");
     assert_ne!(none.at(5, LOSS), dropout.at(5, LOSS), "dropout does not change the training loss");
-    assert_ne!(none.0[1].values, decay.0[1].values, "weight decay does not change the run");
+    assert_ne!(none.0.0[1].values, decay.0.0[1].values, "weight decay does not change the run");
     // The penalty is not part of the reported loss, so step 0 is the same; the updates differ.
-    assert_eq!(none.0[0], sharpening.0[0], "step 0 reports the cross-entropy alone");
+    assert_eq!(none.0.0[0], sharpening.0.0[0], "step 0 reports the cross-entropy alone");
     assert_ne!(none.at(5, LOSS), sharpening.at(5, LOSS), "attention sharpening does not change the transformer's run");
     assert_eq!(none.at(5, "lstm/train/loss"), sharpening.at(5, "lstm/train/loss"), "attention sharpening reaches the LSTM");
 }
@@ -71,8 +71,8 @@ fn the_regularization_switch_changes_training() {
 #[test]
 fn the_recurrent_arm_leaves_the_transformer_unchanged() {
     let (with, without) = (tiny("recurrent", "lstm"), tiny("recurrent", "none"));
-    assert_eq!((with.0[0].names.len(), without.0[0].names.len()), (8, 4), "the LSTM adds its four metrics");
-    for (a, b) in with.0.iter().zip(&without.0) {
+    assert_eq!((with.0.0[0].names.len(), without.0.0[0].names.len()), (8, 4), "the LSTM adds its four metrics");
+    for (a, b) in with.0.0.iter().zip(&without.0) {
         for name in b.names.iter() {
             assert_eq!(a.get(name), b.get(name), "step {}: the transformer's {name} depends on the LSTM arm", a.step);
         }

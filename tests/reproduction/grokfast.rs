@@ -5,6 +5,7 @@
 //! there.
 
 use crate::support::{Rows, build, step};
+use papertoys::metrics::History;
 
 const BUDGET: u64 = 2400;
 const EVAL_EVERY: u64 = 100;
@@ -12,9 +13,9 @@ const EVAL_EVERY: u64 = 100;
 #[test]
 fn the_filtered_arm_reaches_95_percent_validation_accuracy_in_fewer_steps() {
     let mut toy = build("grokfast", &[("eval_every", "100")]);
-    let mut rows = Rows(vec![]);
+    let mut rows = Rows(History(vec![]));
     while toy.steps_done() < BUDGET && rows.first_at("grokfast/val/acc", 0.95).is_none() {
-        rows.0.extend(step(&mut toy, EVAL_EVERY).0);
+        rows.0.0.extend(step(&mut toy, EVAL_EVERY).0.0);
     }
     let table = rows.show(&["plain/val/acc", "grokfast/val/acc"]);
     let fast = rows.first_at("grokfast/val/acc", 0.95).unwrap_or_else(|| panic!("the filtered arm did not reach 95% within {BUDGET} steps:\n{table}"));

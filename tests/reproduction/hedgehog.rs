@@ -66,8 +66,8 @@ fn gpu_follows_cpu_for_20_steps() {
     let tiny = [("vocab", "16"), ("pairs", "4"), ("queries", "2"), ("d_model", "16"), ("batch_size", "16"), ("test_sequences", "32"), ("eval_every", "10")];
     let cpu = step(&mut build("hedgehog", &tiny), 20);
     let gpu = step(&mut build_on(&gpu(), "hedgehog", &tiny), 20);
-    assert_eq!(cpu.0.len(), gpu.0.len());
-    for (c, g) in cpu.0.iter().zip(&gpu.0) {
+    assert_eq!(cpu.0.0.len(), gpu.0.0.len());
+    for (c, g) in cpu.0.0.iter().zip(&gpu.0) {
         for (name, (&cv, &gv)) in c.names.iter().zip(c.values.iter().zip(&g.values)) {
             let tol = if name.ends_with("acc") { 0.04 } else { 1e-2 * cv.abs().max(1.0) };
             assert!((cv - gv).abs() <= tol, "step {}: {name} cpu {cv} gpu {gv} (|diff| {} > {tol})", c.step, (cv - gv).abs());

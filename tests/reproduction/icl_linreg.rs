@@ -57,7 +57,7 @@ fn linear_attention_learns_one_step_of_gd_on_isotropic_inputs() {
         build("icl-linreg", &[("d", "4"), ("n", "10"), ("d_model", "16"), ("layers", "1"), ("heads", "1"), ("batch_size", "256"), ("eval_every", "100")]);
     let rows = step(&mut toy, 300);
     let shown = rows.show(&LSA_METRICS);
-    assert!(rows.0[0].get("lsa/gd_gap").unwrap() > 0.5, "at initialisation the LSA is far from GD:\n{shown}");
+    assert!(rows.0.0[0].get("lsa/gd_gap").unwrap() > 0.5, "at initialisation the LSA is far from GD:\n{shown}");
     assert!(rows.last("lsa/gd_gap") < 0.05, "the LSA's predictions are not those of 1-step GD:\n{shown}");
     let (lsa, pgd) = (rows.last("lsa/test/mse"), rows.last("pgd/test/mse"));
     assert!((lsa - pgd).abs() < 0.1 * pgd, "the LSA's error is not 1-step GD's:\n{shown}");

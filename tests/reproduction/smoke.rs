@@ -1,6 +1,6 @@
 //! Every toy of the registry, with no test of its own needed: its defaults are in range and
 //! valid, every key survives a link's round trip, and a few steps on each backend give rows
-//! whose names match their values, finite metrics, and figures that serialise.
+//! whose names match their values, finite metrics, figures that serialise and a verdict.
 
 use papertoys::Device;
 use papertoys::figures::Figure;
@@ -96,6 +96,9 @@ fn few_steps_on(device: &Device) {
                 Figure::Table(t) => assert!(t.rows.iter().all(|r| r.cells.len() == t.columns.len()), "{id}: table {} has a ragged row", t.id),
             }
         }
+        // Even two steps get a verdict: a line that says what happened, not an error.
+        let verdict = pollster::block_on(toy.verdict()).unwrap_or_else(|e| panic!("{id}: no verdict: {e}"));
+        assert!(!verdict.line.is_empty(), "{id}: an empty verdict line");
     }
 }
 

@@ -4,7 +4,7 @@
 use papertoys::Device;
 use papertoys::backend::gpu::Gpu;
 use papertoys::figures::{Figure, Lines, Table};
-use papertoys::metrics::{Digest, MetricRow};
+use papertoys::metrics::History;
 use papertoys::toys::{self, Toy};
 
 /// The GPU device for the GPU tests; fails, never skips, when there is no adapter: a missing
@@ -26,7 +26,7 @@ pub fn build(toy: &str, set: &[(&str, &str)]) -> Box<dyn Toy> {
 }
 
 pub fn step(toy: &mut Box<dyn Toy>, n: u64) -> Rows {
-    Rows(pollster::block_on(toy.step(n)).unwrap())
+    Rows(History(pollster::block_on(toy.step(n)).unwrap()))
 }
 
 pub fn figures(toy: &mut Box<dyn Toy>) -> Vec<Figure> {
@@ -38,40 +38,22 @@ pub fn run(toy: &str, set: &[(&str, &str)], steps: u64) -> Rows {
     step(&mut build(toy, set), steps)
 }
 
-/// A run's metric rows, read by name.
-pub struct Rows(pub Vec<MetricRow>);
+/// A run's metric rows, read by name (`History`), where asking for an unknown name fails.
+pub struct Rows(pub History);
+
+impl std::ops::Deref for Rows {
+    type Target = History;
+    fn deref(&self) -> &History {
+        &self.0
+    }
+}
 
 impl Rows {
-    /// Every row's value of `name`.
-    pub fn series(&self, name: &str) -> Vec<f32> {
-        self.0.iter().map(|r| r.get(name).unwrap_or_else(|| panic!("no metric {name} in {:?}", r.names))).collect()
-    }
-    pub fn last(&self, name: &str) -> f32 {
-        *self.series(name).last().expect("at least one row")
-    }
-    pub fn at(&self, step: u64, name: &str) -> f32 {
-        self.0.iter().find(|r| r.step == step).unwrap_or_else(|| panic!("no row at step {step}")).get(name).unwrap()
-    }
-    pub fn max(&self, name: &str) -> f32 {
-        self.series(name).into_iter().fold(f32::NEG_INFINITY, f32::max)
-    }
-    /// The first evaluated step at which `name` reaches `level`.
+    /// The first evaluated step at which `name` reaches `level`; panics on an unknown name, which
+    /// would otherwise read as "never".
     pub fn first_at(&self, name: &str, level: f32) -> Option<u64> {
-        self.0.iter().find(|r| r.get(name).is_some_and(|v| v >= level)).map(|r| r.step)
-    }
-    pub fn digest(&self) -> String {
-        let mut d = Digest::default();
-        self.0.iter().for_each(|r| d.update(r));
-        d.hex()
-    }
-    /// The rows as a table of the metrics `names`, for assertion messages.
-    pub fn show(&self, names: &[&str]) -> String {
-        let head = format!("{:>6}  {}", "step", names.join("  "));
-        let lines = self
-            .0
-            .iter()
-            .map(|r| format!("{:>6}  {}", r.step, names.iter().map(|n| format!("{:.4}", r.get(n).unwrap_or(f32::NAN))).collect::<Vec<_>>().join("  ")));
-        std::iter::once(head).chain(lines).collect::<Vec<_>>().join("\n")
+        assert!(self.0.has(name), "no metric {name} in {:?}", self.0.0.first().map(|r| &r.names));
+        self.0.first_at(name, level)
     }
 }
 

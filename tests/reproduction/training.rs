@@ -14,7 +14,7 @@ const SMALL: &[(&str, &str)] = &[("p", "23"), ("d_model", "32"), ("heads", "4"),
 #[test]
 fn cpu_run_is_a_pure_function_of_config_and_seed() {
     let (a, b) = (run("grokking", SMALL, 20), run("grokking", SMALL, 20));
-    assert_eq!(a.0, b.0, "same config and seed, same rows bit for bit");
+    assert_eq!(a.0.0, b.0.0, "same config and seed, same rows bit for bit");
     assert_eq!(a.digest(), b.digest());
     let other_seed = [SMALL, &[("seed", "1")]].concat();
     assert_ne!(a.digest(), run("grokking", &other_seed, 20).digest());
@@ -24,9 +24,9 @@ fn cpu_run_is_a_pure_function_of_config_and_seed() {
 fn stepping_in_pieces_gives_the_same_rows() {
     let whole = run("grokking", SMALL, 30);
     let mut toy = build("grokking", SMALL);
-    let mut pieces = step(&mut toy, 7).0;
-    pieces.extend(step(&mut toy, 23).0);
-    assert_eq!(whole.0, pieces);
+    let mut pieces = step(&mut toy, 7).0.0;
+    pieces.extend(step(&mut toy, 23).0.0);
+    assert_eq!(whole.0.0, pieces);
 }
 
 #[test]
@@ -36,11 +36,11 @@ fn gpu_follows_cpu_for_50_steps_and_repeats_exactly() {
     let g1 = step(&mut build_on(&dev, "grokking", SMALL), 50);
     let g2 = step(&mut build_on(&dev, "grokking", SMALL), 50);
     assert_eq!(g1.0, g2.0, "the same GPU run twice gives identical metrics");
-    assert_eq!(cpu.0.len(), g1.0.len());
+    assert_eq!(cpu.0.0.len(), g1.0.len());
     // Tolerances: GPU sums run in another (fixed) order and may fuse multiply-adds, so values
     // drift by float rounding that 50 Adam steps amplify a little. Losses and the weight norm
     // within 1% relative; an accuracy may differ by a few borderline equations (2 % of ~260).
-    for (c, g) in cpu.0.iter().zip(&g1.0) {
+    for (c, g) in cpu.0.0.iter().zip(&g1.0) {
         assert_eq!(c.step, g.step);
         for (name, (&cv, &gv)) in c.names.iter().zip(c.values.iter().zip(&g.values)) {
             let tol = if name.ends_with("acc") { 0.02 } else { 1e-2 * cv.abs().max(1.0) };

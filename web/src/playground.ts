@@ -21,7 +21,7 @@ import { Controls } from './controls';
 import { download, el, setMessage } from './dom';
 import type { Engine, RunMessage } from './engine';
 import { downloadCsv, downloadJson, baseName, type RunRecord } from './export';
-import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo } from './generated/engine';
+import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo, Verdict } from './generated/engine';
 import { Palette } from './palette';
 import { formatValue, type Value } from './params';
 import { ShareDialog, cliCommand } from './share/dialog';
@@ -105,6 +105,7 @@ export class Playground {
     digestNote: el('span', { class: 'digest-note' }, ''),
     logX: el('input', { type: 'checkbox', testid: 'log-x' }),
     digestLine: el('p', { class: 'digest-line', hidden: true }),
+    verdict: el('p', { class: 'verdict', testid: 'verdict', role: 'status', hidden: true }),
   };
 
   constructor(o: PlaygroundOptions) {
@@ -179,6 +180,7 @@ export class Playground {
       backendLine,
       u.notice,
       u.error,
+      u.verdict,
       el('div', { class: 'workspace' }, el('aside', { class: 'control-area', 'aria-label': 'settings' }, this.controls.root), chartsBox),
       this.share.dialog,
     );
@@ -274,6 +276,16 @@ export class Playground {
     this.charts.setRows([]);
     this.figures.clear();
     this.figureData = [];
+    this.ui.verdict.hidden = true;
+  }
+
+  /** What the run shows of the toy's claim, in one line: at the end, or so far when paused. */
+  private showVerdict(v: Verdict, final: boolean) {
+    const u = this.ui.verdict;
+    u.hidden = false;
+    u.dataset.shown = String(v.shown);
+    const mark = v.shown ? 'The claim shows' : final ? 'The claim did not show' : 'Not shown yet';
+    u.replaceChildren(el('strong', {}, `${mark}${final ? '' : ` (step ${fmtInt(this.stepsDone)})`}: `), v.line);
   }
 
   private setSteps(n: number) {
@@ -383,6 +395,7 @@ export class Playground {
         break;
       case 'stopped':
         this.stepsDone = m.stepsDone;
+        this.showVerdict(m.verdict, m.reason === 'target' && m.stepsDone >= this.spec.steps);
         // A stop at an older target (the target was raised meanwhile) is not the end.
         if (m.reason === 'target' && m.stepsDone >= this.spec.steps) {
           this.playing = false;

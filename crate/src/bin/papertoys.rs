@@ -38,9 +38,21 @@ enum Command {
         /// Override a config key, e.g. --set weight_decay=0.3 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// One JSON object per metric row, then {"digest", "toy", "config", "steps"}.
+        /// One JSON object per metric row, then {"digest", "toy", "config", "steps", "verdict"}.
         #[arg(long)]
         json: bool,
+    },
+    /// Run toys with their defaults on seeds 0…N−1 on the CPU and count on how many each shows
+    /// its claim; writes the table as Markdown (docs/reproductions.md).
+    Reproduce {
+        /// Toy ids (default: every toy).
+        toys: Vec<String>,
+        /// Seeds 0…N−1.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Where the Markdown table goes.
+        #[arg(long, default_value = "docs/reproductions.md")]
+        out: std::path::PathBuf,
     },
 }
 
@@ -125,15 +137,68 @@ fn run(cli: Cli) -> Result<()> {
                 let line = if json { serde_json::json!({ "figure": figure }).to_string() } else { format!("\n{}\n", figure.to_text()) };
                 writeln!(out, "{line}").map_err(|e| Error::msg(e.to_string()))?;
             }
-            let summary = serde_json::json!({ "digest": digest.hex(), "toy": entry.id(), "backend": device.name(), "config": config, "steps": done });
+            let verdict = pollster::block_on(toy.verdict())?;
+            let summary =
+                serde_json::json!({ "digest": digest.hex(), "toy": entry.id(), "backend": device.name(), "config": config, "steps": done, "verdict": verdict });
             if json {
                 writeln!(out, "{summary}").map_err(|e| Error::msg(e.to_string()))?;
             } else {
+                let mark = if verdict.shown { "claim shown" } else { "claim not shown" };
+                writeln!(out, "{mark}: {}", verdict.line).map_err(|e| Error::msg(e.to_string()))?;
                 writeln!(out, "digest {}  ({done} steps in {secs:.1} s, {:.1} steps/s on {})", digest.hex(), done as f64 / secs, device.name())
                     .map_err(|e| Error::msg(e.to_string()))?;
             }
             eprintln!("{done} steps in {secs:.1} s ({:.1} steps/s, {})", done as f64 / secs, device.name());
             Ok(())
         }
+        Command::Reproduce { toys: ids, seeds, out } => {
+            let entries = if ids.is_empty() { REGISTRY.iter().collect() } else { ids.iter().map(|id| toys::find(id)).collect::<Result<Vec<_>>>()? };
+            let mut results = Vec::new();
+            for entry in entries {
+                let mut verdicts = Vec::new();
+                for seed in 0..seeds {
+                    let start = std::time::Instant::now();
+                    let config = entry.config_from_pairs(&[("seed".into(), seed.to_string())])?;
+                    let mut toy = pollster::block_on((entry.build)(config, Device::Cpu))?;
+                    pollster::block_on(toy.step(entry.about.default_steps))?;
+                    let v = pollster::block_on(toy.verdict())?;
+                    eprintln!(
+                        "{} seed {seed}: {} — {} ({:.0} s)",
+                        entry.id(),
+                        if v.shown { "shown" } else { "NOT shown" },
+                        v.line,
+                        start.elapsed().as_secs_f64()
+                    );
+                    verdicts.push(v);
+                }
+                results.push((entry, verdicts));
+            }
+            let markdown = reproductions_markdown(&results, seeds);
+            std::fs::write(&out, markdown).map_err(|e| Error::msg(format!("{}: {e}", out.display())))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
     }
+}
+
+/// The per-toy count, then every seed's line.
+fn reproductions_markdown(results: &[(&toys::ToyEntry, Vec<papertoys::metrics::Verdict>)], seeds: u64) -> String {
+    let mut md = format!(
+        "# Reproductions\n\nWritten by `papertoys reproduce` (crate version {}): each toy with its defaults and its default step count, on the CPU backend, on seeds 0–{}. A seed counts when the toy's own verdict (`Experiment::verdict`, the line the page shows when a run ends) finds its claim. Regenerate with `cargo run --release -p papertoys --features cli -- reproduce`.\n\n| toy | claim | shown on | not on seeds |\n| --- | --- | ---: | --- |\n",
+        env!("CARGO_PKG_VERSION"),
+        seeds - 1
+    );
+    for (entry, verdicts) in results {
+        let missed: Vec<String> = verdicts.iter().enumerate().filter(|(_, v)| !v.shown).map(|(s, _)| s.to_string()).collect();
+        let shown = verdicts.len() - missed.len();
+        let missed = if missed.is_empty() { "—".to_string() } else { missed.join(", ") };
+        md += &format!("| `{}` | {} | {shown} of {} | {missed} |\n", entry.id(), entry.about.claim, verdicts.len());
+    }
+    for (entry, verdicts) in results {
+        md += &format!("\n## `{}`\n\n| seed | shown | what happened |\n| ---: | :---: | --- |\n", entry.id());
+        for (seed, v) in verdicts.iter().enumerate() {
+            md += &format!("| {seed} | {} | {} |\n", if v.shown { "yes" } else { "no" }, v.line);
+        }
+    }
+    md
 }

@@ -30,12 +30,14 @@ impl SamplerRun {
     }
 }
 
+pub const ACCURACY: &str = "accuracy";
+
 /// Accuracy against the query budget, on a √2 grid up to `budget`.
 pub fn accuracy_lines(runs: &[SamplerRun], budget: u64) -> Lines {
     let mut x: Vec<f64> = (0..).map(|i| libm::pow(2.0, i as f64 / 2.0).round()).take_while(|&q| q < budget as f64).chain([budget as f64]).collect();
     x.dedup();
     let series = runs.iter().map(|r| Series::named(r.name.clone(), r.arm, x.iter().map(|&q| r.accuracy_within(q)).collect())).collect();
-    Lines::new("accuracy", "Prompts completed validly within a query budget", "generator queries per prompt", "accuracy", x, series).log_x()
+    Lines::new(ACCURACY, "Prompts completed validly within a query budget", "generator queries per prompt", "accuracy", x, series).log_x()
 }
 
 /// Queries per valid string against the backtrack length B (B = 0: plain tokenwise rejection),

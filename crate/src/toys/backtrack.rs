@@ -19,7 +19,7 @@ use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Lines, Series, Table, TableRow};
 use crate::learner::Learner;
-use crate::metrics::{Arm, LOSS, Metrics, Split, TRAIN, VAL};
+use crate::metrics::{Arm, History, LOSS, Metrics, Split, TRAIN, VAL, Verdict, percent};
 use crate::nn::{Transformer, TransformerShape};
 use crate::rng::Rng;
 use crate::sample::compare::{self, SamplerRun};
@@ -171,6 +171,10 @@ impl Experiment for Backtrack {
         Ok(())
     }
 
+    fn verdict(_: &Config, _: &History, figures: &[Figure]) -> Verdict {
+        Backtrack::judge(figures)
+    }
+
     async fn figures(&mut self) -> Result<Vec<Figure>> {
         let runs = self.sample_all().await?;
         let main = &runs[..4];
@@ -185,6 +189,22 @@ impl Experiment for Backtrack {
 }
 
 impl Backtrack {
+    /// Within the query budget, backtracking completes more prompts validly than blockwise
+    /// rejection and nucleus sampling.
+    fn judge(figures: &[Figure]) -> Verdict {
+        let Some(l) = Figure::lines(figures, compare::ACCURACY) else { return Verdict::new(false, "no sampler comparison to judge") };
+        let [bt, tw, bw, nu] = [BACKTRACK, TOKENWISE, BLOCKWISE, NUCLEUS].map(|a| l.of(a).and_then(|y| y.last().copied()).unwrap_or(f64::NAN) as f32);
+        let budget = l.x.last().copied().unwrap_or(0.0);
+        let line = format!(
+            "within {budget} queries per prompt: backtracking completes {} of the prompts validly, tokenwise rejection {}, blockwise {}, nucleus {}",
+            percent(bt),
+            percent(tw),
+            percent(bw),
+            percent(nu)
+        );
+        Verdict::new(bt > bw && bt > nu, line)
+    }
+
     fn loss(&self, b: &Batch) -> Result<Tensor> {
         let m = &self.learner.model;
         Ok(m.logits_at(&m.hidden(&b.tokens)?, &b.rows)?.cross_entropy(&b.targets)?.0)

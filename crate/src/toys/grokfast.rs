@@ -20,7 +20,7 @@ use super::{About, Experiment, Paper, Theme};
 use crate::error::Result;
 use crate::figures::{Figure, Table, TableRow};
 use crate::learner::norm_of;
-use crate::metrics::{ACC, Arm, LOSS, MetricRow, Metrics, NONE, TRAIN, VAL, WEIGHT_NORM};
+use crate::metrics::{ACC, Arm, History, LOSS, MetricRow, Metrics, NONE, TRAIN, VAL, Verdict, WEIGHT_NORM, name};
 use crate::tensor::Device;
 
 crate::choice! {
@@ -127,6 +127,25 @@ impl Experiment for Grokfast {
                 if at.is_none() && row.get(&format!("{}/val/acc", arm.id)).is_some_and(|a| a >= GROKKED) {
                     *at = Some(row.step);
                 }
+            }
+        }
+    }
+
+    fn verdict(_: &Config, h: &History, _: &[Figure]) -> Verdict {
+        let [plain, fast] = ARMS.map(|a| h.first_at(&name(a, VAL, ACC), GROKKED));
+        let steps = h.last_step();
+        match (fast, plain) {
+            (None, None) => Verdict::new(false, format!("neither run reached 95% validation accuracy in {steps} steps: try more steps")),
+            (None, Some(p)) => Verdict::new(false, format!("the plain run reached 95% validation accuracy at step {p}, the filtered run not in {steps} steps")),
+            (Some(f), None) => Verdict::new(
+                true,
+                format!(
+                    "the filtered run reached 95% validation accuracy at step {f}; the plain run had not by step {steps} (more than {:.1}× as long)",
+                    steps as f64 / f as f64
+                ),
+            ),
+            (Some(f), Some(p)) => {
+                Verdict::new(f < p, format!("95% validation accuracy: filtered run at step {f}, plain run at step {p} (×{:.1})", p as f64 / f.max(1) as f64))
             }
         }
     }

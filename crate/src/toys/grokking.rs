@@ -15,7 +15,7 @@ use super::{About, Experiment, Paper, Theme};
 use crate::error::Result;
 use crate::figures::Figure;
 use crate::learner::norm_of;
-use crate::metrics::{ACC, LOSS, Metrics, NONE, TRAIN, VAL, WEIGHT_NORM};
+use crate::metrics::{ACC, History, LOSS, Metrics, NONE, TRAIN, VAL, Verdict, WEIGHT_NORM, name, percent};
 use crate::tensor::Device;
 
 pub const POWER_2022: Paper = Paper {
@@ -63,5 +63,35 @@ impl Experiment for Grokking {
 
     async fn figures(&mut self) -> Result<Vec<Figure>> {
         Ok(vec![Figure::Heatmap(self.0.answer_map().await?)])
+    }
+
+    fn verdict(config: &Config, h: &History, _: &[Figure]) -> Verdict {
+        let (train, val) = (name(config.arm(), TRAIN, ACC), name(config.arm(), VAL, ACC));
+        let steps = h.last_step();
+        match (h.first_at(&train, 0.95), h.first_at(&val, 0.95)) {
+            (None, _) => Verdict::new(false, format!("training accuracy did not reach 95% in {steps} steps: try more steps or a larger learning rate")),
+            (Some(fit), None) if config.optim.weight_decay == 0.0 => Verdict::new(
+                false,
+                format!(
+                    "training accuracy reached 95% at step {fit}; without weight decay validation accuracy stayed at or below {} for all {steps} steps",
+                    percent(h.max(&val))
+                ),
+            ),
+            (Some(fit), None) => Verdict::new(
+                false,
+                format!("training accuracy reached 95% at step {fit}, validation accuracy at most {} in {steps} steps: try more steps", percent(h.max(&val))),
+            ),
+            (Some(fit), Some(grok)) if grok >= 2 * fit.max(1) => Verdict::new(
+                true,
+                format!(
+                    "training accuracy reached 95% at step {fit}, validation accuracy only at step {grok}, {:.1}× later: grokking",
+                    grok as f64 / fit.max(1) as f64
+                ),
+            ),
+            (Some(fit), Some(grok)) => Verdict::new(
+                false,
+                format!("validation accuracy reached 95% at step {grok}, close behind training accuracy (step {fit}): no delay to speak of"),
+            ),
+        }
     }
 }

@@ -11,7 +11,7 @@ use super::schema::{self, Run, Schema};
 use super::{LocalFuture, Toy};
 use crate::error::{Error, Result};
 use crate::figures::Figure;
-use crate::metrics::{EvalQueue, MetricInfo, MetricRow, Metrics};
+use crate::metrics::{EvalQueue, History, MetricInfo, MetricRow, Metrics, Verdict};
 use crate::tensor::Device;
 
 /// What a toy is, for the registry, the CLI's `list` and the page.
@@ -85,10 +85,16 @@ pub trait Experiment: Sized + 'static {
     async fn figures(&mut self) -> Result<Vec<Figure>> {
         Ok(Vec::new())
     }
+
+    /// Whether the run so far shows `ABOUT.claim`, judged from its rows and figures, with one
+    /// line that says what happened (the page's summary, `papertoys reproduce`'s count).
+    fn verdict(config: &Self::Config, history: &History, figures: &[Figure]) -> Verdict;
 }
 
 pub struct Harness<E: Experiment> {
     exp: E,
+    config: E::Config,
+    history: History,
     device: Device,
     eval_every: u64,
     steps: u64,
@@ -100,13 +106,23 @@ impl<E: Experiment> Harness<E> {
     /// Builds the experiment and records its step-0 evaluation (read back by the first `step`).
     pub async fn new(config: &Map<String, Value>, device: Device) -> Result<Harness<E>> {
         let run: Run = schema::typed(config)?;
-        let mut exp = E::build(schema::typed(config)?, &device)?;
+        let typed: E::Config = schema::typed(config)?;
+        let mut exp = E::build(typed.clone(), &device)?;
         let mut first = Metrics::default();
         exp.eval(&mut first).await?;
         if first.infos().is_empty() {
             return Err(Error::msg(format!("{}: the evaluation records no metric", E::ABOUT.id)));
         }
-        Ok(Harness { exp, device, eval_every: run.eval_every.max(1), steps: 0, queue: EvalQueue::new(first), figures: None })
+        Ok(Harness {
+            exp,
+            config: typed,
+            history: History::default(),
+            device,
+            eval_every: run.eval_every.max(1),
+            steps: 0,
+            queue: EvalQueue::new(first),
+            figures: None,
+        })
     }
 
     async fn advance(&mut self, n: u64) -> Result<Vec<MetricRow>> {
@@ -122,6 +138,7 @@ impl<E: Experiment> Harness<E> {
         }
         let rows = self.queue.read().await?;
         self.exp.observe(&rows);
+        self.history.0.extend(rows.iter().cloned());
         // With no row to read, still wait for the device, so that `step(n)` never returns early.
         if let (true, Device::Gpu(g)) = (rows.is_empty(), &self.device) {
             g.finish().await.map_err(Error::msg)?;
@@ -142,6 +159,12 @@ impl<E: Experiment> Harness<E> {
 }
 
 impl<E: Experiment> Toy for Harness<E> {
+    fn verdict(&mut self) -> LocalFuture<'_, Result<Verdict>> {
+        Box::pin(async move {
+            let figures = self.memoised_figures().await?;
+            Ok(E::verdict(&self.config, &self.history, &figures))
+        })
+    }
     fn metrics(&self) -> &[MetricInfo] {
         self.queue.infos()
     }

@@ -24,7 +24,7 @@ use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap, Lines, Series, Table, TableRow};
 use crate::learner::Learner;
-use crate::metrics::{ACC, Arm, LOSS, Metrics, Quantity, Scale, TEST};
+use crate::metrics::{ACC, Arm, History, LOSS, Metrics, Quantity, Scale, TEST, Verdict, name, percent};
 use crate::nn::{AttentionKind, Transformer, TransformerShape};
 use crate::rng::Rng;
 use crate::tasks::mqar::Set;
@@ -169,6 +169,18 @@ impl Experiment for Hedgehog {
 
     /// Per arm and layer, the attention map of the first test sequence (mean over heads); the
     /// histogram of row entropies over the probe; a table of accuracy now.
+    /// Softmax learns to recall; Hedgehog recovers most of it (at least half of softmax's recall,
+    /// and clearly above elu+1's) with rows spikier than elu+1's.
+    fn verdict(_: &Config, h: &History, _: &[Figure]) -> Verdict {
+        let [soft, lin, hh] = ARMS.map(|(a, _)| h.last(&name(a, TEST, ACC)));
+        let [_, h_lin, h_hh] = ARMS.map(|(a, _)| h.last(&name(a, TEST, ENTROPY)));
+        let line = format!("recall: softmax {}, Hedgehog {} ({} of softmax's), elu+1 {}", percent(soft), percent(hh), percent(hh / soft), percent(lin));
+        if soft < 0.9 {
+            return Verdict::new(false, format!("{line}: softmax has not learnt to recall yet; try more steps"));
+        }
+        Verdict::new(hh >= 0.5 * soft && hh >= lin + 0.2 && h_hh < h_lin, line)
+    }
+
     async fn figures(&mut self) -> Result<Vec<Figure>> {
         let t = self.config.seq_len();
         let mut scalars = vec![];

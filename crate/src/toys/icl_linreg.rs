@@ -25,7 +25,7 @@ use crate::error::Result;
 use crate::figures::{Figure, Heatmap, Lines, Series};
 use crate::learner::Learner;
 use crate::linear_self_attention::LinearSelfAttention;
-use crate::metrics::{Arm, Metrics, NONE, Quantity, Scale, TEST};
+use crate::metrics::{Arm, History, Metrics, NONE, Quantity, Scale, TEST, Verdict, name, percent};
 use crate::nn::{Transformer, TransformerShape, mse};
 use crate::rng::Rng;
 use crate::tasks::linreg::{self, Covariance, Prompts, Task, best_gd_step};
@@ -54,6 +54,7 @@ const GD: Arm = Arm::new("gd", "1-step GD (best η)");
 const PGD: Arm = Arm::new("pgd", "1-step preconditioned GD");
 const AVERAGING: Arm = Arm::new("averaging", "averaging");
 const ZERO: Arm = Arm::new("zero", "zero");
+const ERROR_VS_K: &str = "error_vs_k";
 
 const MSE: Quantity = Quantity::new("mse", "squared error of y_q / d", "", Scale::Log);
 const GD_GAP: Quantity = Quantity::new("gd_gap", "squared distance to 1-step preconditioned GD, relative", "", Scale::Log);
@@ -234,6 +235,23 @@ impl Experiment for IclLinreg {
         Ok(())
     }
 
+    /// At k = 2d examples (or n, if fewer) the transformer's error is within 2× least squares'
+    /// and below half of one GD step's; the LSA's predictions are within 10% of one step of
+    /// preconditioned GD's.
+    fn verdict(config: &Config, h: &History, figures: &[Figure]) -> Verdict {
+        let Some(l) = Figure::lines(figures, ERROR_VS_K) else { return Verdict::new(false, "no error curve to judge") };
+        let k = (2 * config.d).min(config.n) as f64;
+        let at = |arm| l.at(arm, k).unwrap_or(f64::NAN);
+        let (tf, ls, gd, gap) = (at(TRANSFORMER), at(LEAST_SQUARES), at(GD), h.last(&name(LSA, NONE, GD_GAP)));
+        let line = format!(
+            "at k = {k} examples the transformer's error is {:.1}× least squares', {:.2}× one GD step's; linear attention is {} from preconditioned GD",
+            tf / ls,
+            tf / gd,
+            percent(gap)
+        );
+        Verdict::new(tf <= 2.0 * ls && tf < 0.5 * gd && gap < 0.1, line)
+    }
+
     /// The error curves against k (the transformer's from one forward pass over the test
     /// prompts, the learners' computed at build) and the LSA's Γ beside the theory's Γ*.
     async fn figures(&mut self) -> Result<Vec<Figure>> {
@@ -247,7 +265,7 @@ impl Experiment for IclLinreg {
         let mut series = vec![Series::of(TRANSFORMER, transformer)];
         series.extend(self.curves.iter().map(|(arm, y)| Series::of(*arm, y.clone())));
         let title = format!("Squared error / d against the number of in-context examples k (d = {})", t.d);
-        let errors = Lines::new("error_vs_k", title, "in-context examples k", "squared error / d", (0..t.points).map(|k| k as f64).collect(), series).log_y();
+        let errors = Lines::new(ERROR_VS_K, title, "in-context examples k", "squared error / d", (0..t.points).map(|k| k as f64).collect(), series).log_y();
         Ok(vec![Figure::Lines(errors), Figure::Heatmap(self.gamma_map(&p, &q))])
     }
 }

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::figures::Figure;
-use crate::metrics::{MetricInfo, MetricRow};
+use crate::metrics::{MetricInfo, MetricRow, Verdict};
 use crate::tensor::Device;
 pub use harness::{About, Experiment, Paper, Theme};
 use schema::{Accepted, ParamSpec, Schema};
@@ -45,6 +45,8 @@ pub trait Toy {
     /// The toy's figures at this point of training (`figures.rs`), computed once per step count;
     /// they may read back from the device. The page asks every few seconds, the CLI at the end.
     fn figures(&mut self) -> LocalFuture<'_, Result<Vec<Figure>>>;
+    /// Whether the rows so far show the toy's claim, with one line saying what happened.
+    fn verdict(&mut self) -> LocalFuture<'_, Result<Verdict>>;
 }
 
 /// A toy as the page sees it: what it is, its keys and their defaults.

@@ -13,7 +13,7 @@ use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Lines, Series, Table, TableRow};
 use crate::learner::Learner;
-use crate::metrics::{ACC, Arm, LOSS, Metrics, NONE, Quantity, Scale, TRAIN};
+use crate::metrics::{ACC, Arm, History, LOSS, Metrics, NONE, Quantity, Scale, TRAIN, Verdict, name, percent};
 use crate::nn::{Transformer, TransformerShape};
 use crate::rng::Rng;
 use crate::sample::{Completion, argmax, complete, draw, score, teacher_forced};
@@ -164,6 +164,24 @@ impl Experiment for Sharpening {
         m.value(BEST_OF_N, NONE, ACC, self.best_of(&samples, k, n) as f32);
         m.value(SAMPLE, NONE, SELF_LOGLIK, mean_logp(&samples) as f32);
         Ok(())
+    }
+
+    /// After sharpening, one sample is right about as often as best-of-N was before it (within
+    /// 10 points), and clearly more often than one sample was.
+    fn verdict(c: &Config, h: &History, _: &[Figure]) -> Verdict {
+        if h.last_step() <= c.sharpen_at {
+            return Verdict::new(false, format!("sharpening starts at step {}; the run has not reached it", c.sharpen_at));
+        }
+        let (sample, bon) = (name(SAMPLE, NONE, ACC), name(BEST_OF_N, NONE, ACC));
+        let (before, bon_before, after) = (h.at_or_before(c.sharpen_at, &sample), h.at_or_before(c.sharpen_at, &bon), h.last(&sample));
+        let line = format!(
+            "one sample is right {} of the time after sharpening, {} before; best-of-{} was {} before",
+            percent(after),
+            percent(before),
+            c.n,
+            percent(bon_before)
+        );
+        Verdict::new(after >= bon_before - 0.1 && after >= before + 0.2, line)
     }
 
     async fn figures(&mut self) -> Result<Vec<Figure>> {

@@ -22,7 +22,8 @@ use super::modular::{self, ModelKind, ModularRun};
 use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::Result;
-use crate::metrics::{ACC, Arm, LOSS, Metrics, Quantity, Scale, TRAIN, VAL};
+use crate::figures::Figure;
+use crate::metrics::{ACC, Arm, History, LOSS, Metrics, Quantity, Scale, TRAIN, VAL, Verdict, name, percent};
 use crate::tensor::{Device, Normalizer};
 
 crate::config! {
@@ -95,5 +96,21 @@ impl Experiment for StableMax {
             m.scalar(arm, VAL, LOSS, &e.val.loss);
         }
         Ok(())
+    }
+
+    /// Softmax collapses (90% of its training losses exactly 0) and stays near chance, while
+    /// StableMax and ⊥AdamW, with no exactly-zero loss, reach 80% validation accuracy.
+    fn verdict(_: &Config, h: &History, _: &[Figure]) -> Verdict {
+        let [soft, stable, ortho] = ARMS.map(|(a, _, _)| (h.max(&name(a, TRAIN, ZERO_LOSS)), h.last(&name(a, VAL, ACC))));
+        let collapsed = h.first_at(&name(ARMS[0].0, TRAIN, ZERO_LOSS), 0.9);
+        let line = format!(
+            "validation accuracy: softmax {}, StableMax {}, ⊥AdamW {}; {}",
+            percent(soft.1),
+            percent(stable.1),
+            percent(ortho.1),
+            collapsed.map_or("softmax did not collapse".into(), |s| format!("softmax's training losses were all but exactly 0 from step {s}"))
+        );
+        let fixed = |(zero, acc): (f32, f32)| zero == 0.0 && acc >= 0.8;
+        Verdict::new(collapsed.is_some() && soft.1 < 0.1 && fixed(stable) && fixed(ortho), line)
     }
 }

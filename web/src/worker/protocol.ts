@@ -12,7 +12,7 @@
  * so late rows from a reset run never reach a chart.
  */
 
-import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo } from '../generated/engine';
+import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo, Verdict } from '../generated/engine';
 import type { Config } from '../params';
 
 /** The backend a person asks for; `auto` is WebGPU when it works, else the CPU. */
@@ -67,7 +67,7 @@ export type FromWorker =
   /** The toy's figures (../figures.ts) after `stepsDone` steps: every few seconds, and when training stops. */
   | { type: 'figures'; runId: number; stepsDone: number; figures: Figure[] }
   /** Training stopped: the target was reached, or the page asked for a pause. */
-  | { type: 'stopped'; runId: number; stepsDone: number; reason: 'target' | 'pause' }
+  | { type: 'stopped'; runId: number; stepsDone: number; reason: 'target' | 'pause'; verdict: Verdict }
   /** WebGPU failed while building or stepping this run: the page restarts it on the CPU. */
   | { type: 'gpu-failed'; runId: number; message: string }
   /** Any other failure of this run (a CPU error, an engine that refused the request). */

@@ -13,7 +13,7 @@
  */
 
 import init, { Run, accept, toys } from '../pkg/papertoys.js';
-import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo } from '../generated/engine';
+import type { Accepted, Figure, MetricInfo, MetricRow, ToyInfo, Verdict } from '../generated/engine';
 import type { Config } from '../params';
 import type { Backend, BackendChoice, FromWorker, ToWorker } from './protocol';
 
@@ -209,8 +209,11 @@ async function loop(l: Live) {
   }
   l.looping = false;
   if (l.retired) return;
+  // The verdict reads the figures just computed for this step count: no second evaluation.
+  const verdict = await use(l, () => l.run.verdict() as Promise<Verdict>);
+  if (!verdict.ok) return;
   const stepsDone = l.run.steps_done;
-  post({ type: 'stopped', runId: l.runId, stepsDone, reason: stepsDone >= l.target ? 'target' : 'pause' });
+  post({ type: 'stopped', runId: l.runId, stepsDone, reason: stepsDone >= l.target ? 'target' : 'pause', verdict: verdict.value });
 }
 
 /** A failed step: on WebGPU the page restarts the run on the CPU; on the CPU it is an error. */
