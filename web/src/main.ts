@@ -10,6 +10,7 @@ import './style.css';
 import { el, prose, setMessage } from './dom';
 import { Engine } from './engine';
 import type { Paper } from './generated/engine';
+import reproductions from './generated/reproductions.json';
 import { pageFor, type ToyPage } from './pages';
 import { Playground } from './playground';
 import { decodeLink, encodeLink, queryString, type RunSpec } from './share/link';
@@ -65,6 +66,14 @@ function citation(p: Paper): HTMLElement {
 }
 
 /** The paper the toy reproduces, then any others it draws on. */
+/** How often the defaults show the claim, as `papertoys reproduce` last counted it. */
+function seedCount(id: string): HTMLElement[] {
+  const r = (reproductions as Record<string, { shown: number; seeds: number } | undefined>)[id];
+  if (!r) return [];
+  const how = r.shown === r.seeds ? `on every one of seeds 0–${r.seeds - 1}` : `on ${r.shown} of seeds 0–${r.seeds - 1}`;
+  return [el('p', { class: 'seed-count', testid: 'seed-count' }, `With the defaults the claim shows ${how} (counted by papertoys reproduce).`)];
+}
+
 function papers(list: Paper[]): HTMLElement[] {
   const [first, ...others] = list;
   const out = first ? [el('p', { class: 'paper' }, 'Paper: ', citation(first))] : [];
@@ -118,6 +127,7 @@ async function boot() {
       el('h1', {}, toy.title),
       el('p', { class: 'claim' }, ...prose(page.intro)),
       ...papers(toy.papers),
+      ...seedCount(toy.id),
     );
     loading.replaceWith(el('article', { class: 'toy-page' }, intro, pg.root, notes(page, pg)));
   }

@@ -53,6 +53,9 @@ enum Command {
         /// Where the Markdown table goes.
         #[arg(long, default_value = "docs/reproductions.md")]
         out: std::path::PathBuf,
+        /// The per-toy counts the pages show, merged into this JSON file.
+        #[arg(long, default_value = "web/src/generated/reproductions.json")]
+        counts: std::path::PathBuf,
     },
 }
 
@@ -151,7 +154,7 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("{done} steps in {secs:.1} s ({:.1} steps/s, {})", done as f64 / secs, device.name());
             Ok(())
         }
-        Command::Reproduce { toys: ids, seeds, out } => {
+        Command::Reproduce { toys: ids, seeds, out, counts } => {
             let entries = if ids.is_empty() { REGISTRY.iter().collect() } else { ids.iter().map(|id| toys::find(id)).collect::<Result<Vec<_>>>()? };
             let mut results = Vec::new();
             for entry in entries {
@@ -175,7 +178,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             let markdown = reproductions_markdown(&results, seeds);
             std::fs::write(&out, markdown).map_err(|e| Error::msg(format!("{}: {e}", out.display())))?;
-            println!("wrote {}", out.display());
+            // The pages' counts: this run's toys replace theirs, the others stay.
+            let mut table: serde_json::Map<String, serde_json::Value> =
+                std::fs::read_to_string(&counts).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+            for (entry, verdicts) in &results {
+                table.insert(entry.id().into(), serde_json::json!({ "shown": verdicts.iter().filter(|v| v.shown).count(), "seeds": verdicts.len() }));
+            }
+            table.sort_keys();
+            let text = serde_json::to_string_pretty(&table).expect("a JSON map serialises") + "\n";
+            std::fs::write(&counts, text).map_err(|e| Error::msg(format!("{}: {e}", counts.display())))?;
+            println!("wrote {} and {}", out.display(), counts.display());
             Ok(())
         }
     }

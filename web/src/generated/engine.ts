@@ -44,3 +44,5 @@ export type Table = { id: string, title: string, columns: Array<string>, rows: A
 export type TableRow = { cells: Array<string>, detail: Heatmap | null, };
 
 export type ToyInfo = { id: string, title: string, claim: string, theme: string, papers: Array<Paper>, params: Array<ParamSpec>, defaults: Record<string, number | string>, default_steps: number, };
+
+export type Verdict = { shown: boolean, line: string, };
