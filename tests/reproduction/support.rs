@@ -52,7 +52,7 @@ impl Rows {
     /// The first evaluated step at which `name` reaches `level`; panics on an unknown name, which
     /// would otherwise read as "never".
     pub fn first_at(&self, name: &str, level: f32) -> Option<u64> {
-        assert!(self.0.has(name), "no metric {name} in {:?}", self.0.0.first().map(|r| &r.names));
+        assert!(self.0.is_empty() || self.0.has(name), "no metric {name} in {:?}", self.0.0.first().map(|r| &r.names));
         self.0.first_at(name, level)
     }
 }
