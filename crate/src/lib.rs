@@ -17,6 +17,7 @@ pub mod nn;
 pub mod optim;
 pub mod rng;
 pub mod sample;
+pub mod schema;
 pub mod tasks;
 pub mod tensor;
 pub mod toys;

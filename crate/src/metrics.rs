@@ -141,11 +141,16 @@ impl Metrics {
 
     /// The one value of a (1) device tensor.
     pub fn scalar(&mut self, arm: Arm, split: Split, q: Quantity, t: &Tensor) {
-        self.derived(arm, split, q, std::slice::from_ref(t), |v| v[0][0]);
+        self.scalar_with(arm, split, q, t, |x| x);
     }
 
     /// `f` of the values of `tensors`, computed on the host once they are read back (a sum of
     /// per-parameter norms, a square root, the entropy of attention weights).
+    /// A one-element tensor's value through `f` on the host (√, a division by a count).
+    pub fn scalar_with(&mut self, arm: Arm, split: Split, q: Quantity, t: &Tensor, f: impl FnOnce(f32) -> f32 + 'static) {
+        self.derived(arm, split, q, std::slice::from_ref(t), |v| f(v[0][0]));
+    }
+
     pub fn derived(&mut self, arm: Arm, split: Split, q: Quantity, tensors: &[Tensor], f: impl FnOnce(&[Vec<f32>]) -> f32 + 'static) {
         let tensors = tensors.iter().map(|t| Tensor::from_shared(t, t.shape())).collect();
         self.push(arm, split, q, Pending::Device { tensors, f: Box::new(f) });

@@ -8,8 +8,8 @@ use ts_rs::{Config, TS, TypeVisitor};
 
 use crate::figures::Figure;
 use crate::metrics::{MetricInfo, MetricRow, Verdict};
+use crate::schema::Accepted;
 use crate::toys::ToyInfo;
-use crate::toys::schema::Accepted;
 
 /// Collects the declaration of every type it visits and of everything those depend on.
 struct Declarations<'a> {

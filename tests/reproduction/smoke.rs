@@ -4,8 +4,8 @@
 
 use papertoys::Device;
 use papertoys::figures::Figure;
+use papertoys::schema::Kind;
 use papertoys::toys::REGISTRY;
-use papertoys::toys::schema::Kind;
 use serde_json::{Map, Value};
 
 use crate::support::{build_on, figures, gpu, step};

@@ -14,7 +14,6 @@
 
 use std::rc::Rc;
 
-use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Lines, Series, Table, TableRow};
@@ -24,6 +23,7 @@ use crate::nn::{Transformer, TransformerShape};
 use crate::rng::Rng;
 use crate::sample::compare::{self, SamplerRun};
 use crate::sample::constrained::{self, Chain, Strategy};
+use crate::schema::{Optim, Run, Shape};
 use crate::tasks::dyck::{BOS, Dyck, TypeMix};
 use crate::tensor::{Device, Index, Tensor};
 

@@ -12,7 +12,6 @@
 
 use std::rc::Rc;
 
-use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap, Table, TableRow};
@@ -20,6 +19,7 @@ use crate::learner::{Learner, Module};
 use crate::metrics::{Arm, History, LOSS, Metrics, Quantity, Scale, Split, TRAIN, Verdict, name, percent};
 use crate::nn::{Dropout, Lstm, Param, Transformer, TransformerShape};
 use crate::rng::Rng;
+use crate::schema::{Optim, Run, Shape};
 use crate::tasks::flipflop::{Set, VOCAB, W, letter};
 use crate::tensor::{Device, Index, Normalizer, Tensor, read_all};
 
@@ -185,7 +185,7 @@ impl Experiment for FlipFlop {
             for ((split, _), test) in TESTS.iter().zip(&self.tests) {
                 let correct = self.logits(&learner.model, test, None)?.cross_entropy_with(&test.targets, Normalizer::Softmax)?.correct;
                 let reads = test.set.reads.len() as f32;
-                m.derived(*arm, *split, READ_ERR, &[correct.sum(1.0)], move |v| (reads - v[0][0]) / reads);
+                m.scalar_with(*arm, *split, READ_ERR, &correct.sum(1.0), move |right| (reads - right) / reads);
             }
         }
         Ok(())

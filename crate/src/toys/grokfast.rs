@@ -15,12 +15,12 @@
 //! model memorise sooner but generalise later; with Adam + L2 it generalises sooner.
 
 use super::modular::{self, ModularRun};
-use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::Result;
 use crate::figures::{Figure, Table, TableRow};
 use crate::learner::norm_of;
 use crate::metrics::{ACC, Arm, History, LOSS, MetricRow, Metrics, NONE, TRAIN, VAL, Verdict, WEIGHT_NORM, name};
+use crate::schema::{Optim, Run, Shape};
 use crate::tensor::Device;
 
 crate::choice! {

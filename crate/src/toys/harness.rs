@@ -7,11 +7,11 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{self, Run, Schema};
 use super::{LocalFuture, Toy};
 use crate::error::{Error, Result};
 use crate::figures::Figure;
 use crate::metrics::{EvalQueue, History, MetricInfo, MetricRow, Metrics, Verdict};
+use crate::schema::{self, Run, Schema};
 use crate::tensor::Device;
 
 /// What a toy is, for the registry, the CLI's `list` and the page.

@@ -19,7 +19,6 @@
 
 use std::rc::Rc;
 
-use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Heatmap, Lines, Series, Table, TableRow};
@@ -27,6 +26,7 @@ use crate::learner::Learner;
 use crate::metrics::{ACC, Arm, History, LOSS, Metrics, Quantity, Scale, TEST, Verdict, name, percent};
 use crate::nn::{AttentionKind, Transformer, TransformerShape};
 use crate::rng::Rng;
+use crate::schema::{Optim, Run, Shape};
 use crate::tasks::mqar::Set;
 use crate::tensor::{Device, Index, Tensor, Weights, read_all};
 

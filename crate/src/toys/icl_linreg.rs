@@ -19,7 +19,6 @@
 
 use std::rc::Rc;
 
-use super::schema::{Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::Result;
 use crate::figures::{Figure, Heatmap, Lines, Series};
@@ -28,6 +27,7 @@ use crate::linear_self_attention::LinearSelfAttention;
 use crate::metrics::{Arm, History, Metrics, NONE, Quantity, Scale, TEST, Verdict, name, percent};
 use crate::nn::{Transformer, TransformerShape, mse};
 use crate::rng::Rng;
+use crate::schema::{Run, Shape};
 use crate::tasks::linreg::{self, Covariance, Prompts, Task, best_gd_step};
 use crate::tensor::{Device, Index, Tensor, read_all};
 
@@ -225,13 +225,13 @@ impl Experiment for IclLinreg {
         let (t, d) = (&self.test, self.config.d as f32);
         let at_n = self.transformer_at(t, &self.test_last)?;
         let lsa = self.lsa.model.forward(&t.context, &t.query)?;
-        m.derived(TRANSFORMER, TEST, MSE, &[mse(&at_n, &t.y_query)?], move |v| v[0][0] / d);
-        m.derived(LSA, TEST, MSE, &[mse(&lsa, &t.y_query)?], move |v| v[0][0] / d);
+        m.scalar_with(TRANSFORMER, TEST, MSE, &mse(&at_n, &t.y_query)?, move |x| x / d);
+        m.scalar_with(LSA, TEST, MSE, &mse(&lsa, &t.y_query)?, move |x| x / d);
         for arm in [RIDGE, PGD, ZERO] {
             m.value(arm, TEST, MSE, self.curve(arm)[self.config.n] as f32);
         }
         let power = self.pgd_power as f32;
-        m.derived(LSA, NONE, GD_GAP, &[mse(&lsa, &self.pgd_pred)?], move |v| v[0][0] / power);
+        m.scalar_with(LSA, NONE, GD_GAP, &mse(&lsa, &self.pgd_pred)?, move |x| x / power);
         Ok(())
     }
 

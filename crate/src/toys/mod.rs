@@ -4,7 +4,6 @@
 //! `Experiment` (harness.rs) and one row of `REGISTRY`.
 
 pub mod harness;
-pub mod schema;
 
 pub mod backtrack;
 pub mod flipflop;
@@ -24,9 +23,9 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::figures::Figure;
 use crate::metrics::{MetricInfo, MetricRow, Verdict};
+use crate::schema::{self, Accepted, ParamSpec, Schema};
 use crate::tensor::Device;
 pub use harness::{About, Experiment, Paper, Theme};
-use schema::{Accepted, ParamSpec, Schema};
 
 /// A future that need not be `Send`: wgpu's browser types are not.
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;

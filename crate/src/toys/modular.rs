@@ -16,9 +16,9 @@ use crate::learner::{Learner, Module};
 use crate::metrics::Arm;
 use crate::nn::{Mlp, Param, Transformer, TransformerShape};
 use crate::rng::Rng;
+use crate::schema::{Optim, Run, Shape};
 use crate::tasks::modular::{self, Op, SEQ_LEN, Split};
 use crate::tensor::{ClassLoss, Device, Index, Normalizer, Tensor, read_all};
-use crate::toys::schema::{Optim, Run, Shape};
 
 crate::choice! {
     pub enum ModelKind {

@@ -8,7 +8,6 @@
 //! answer is the likeliest but holds only `coverage` of the mass); from `sharpen_at` on, each
 //! step samples `n` answers per prompt, keeps the likeliest, and trains on it.
 
-use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::{Error, Result};
 use crate::figures::{Figure, Lines, Series, Table, TableRow};
@@ -17,6 +16,7 @@ use crate::metrics::{ACC, Arm, History, LOSS, Metrics, NONE, Quantity, Scale, TR
 use crate::nn::{Transformer, TransformerShape};
 use crate::rng::Rng;
 use crate::sample::{Completion, argmax, complete, draw, score, teacher_forced};
+use crate::schema::{Optim, Run, Shape};
 use crate::tasks::noisy_answers::{BOS, NoisyAnswers};
 use crate::tensor::{Device, Tensor};
 

@@ -19,11 +19,11 @@
 //! than after the paper's 80,000 epochs.
 
 use super::modular::{self, ModelKind, ModularRun};
-use super::schema::{Optim, Run, Shape};
 use super::{About, Experiment, Paper, Theme};
 use crate::error::Result;
 use crate::figures::Figure;
 use crate::metrics::{ACC, Arm, History, LOSS, Metrics, Quantity, Scale, TRAIN, VAL, Verdict, name, percent};
+use crate::schema::{Optim, Run, Shape};
 use crate::tensor::{Device, Normalizer};
 
 crate::config! {
@@ -90,7 +90,7 @@ impl Experiment for StableMax {
             let n = e.train_logits.shape()[0] as f32;
             m.scalar(arm, VAL, ACC, &e.val.acc);
             m.scalar(arm, TRAIN, ZERO_LOSS, &e.train.losses.zero_fraction());
-            m.derived(arm, TRAIN, LOGIT_NORM, &[e.train_logits.sum_squares().scale(1.0 / n)], |v| v[0][0].sqrt());
+            m.scalar_with(arm, TRAIN, LOGIT_NORM, &e.train_logits.sum_squares().scale(1.0 / n), f32::sqrt);
             m.scalar(arm, TRAIN, ACC, &e.train.acc);
             m.scalar(arm, TRAIN, LOSS, &e.train.loss);
             m.scalar(arm, VAL, LOSS, &e.val.loss);

@@ -81,7 +81,7 @@ macro_rules! choice {
         pub enum $name {
             $($(#[doc = $doc])* #[serde(rename = $text)] $variant),*
         }
-        impl $crate::toys::schema::Choice for $name {
+        impl $crate::schema::Choice for $name {
             const OPTIONS: &'static [&'static str] = &[$($text),*];
         }
         impl $name {
@@ -117,7 +117,7 @@ macro_rules! config {
         $crate::config!(@munch $metas $name
             [$($fields)* #[serde(flatten)] pub $field: $ty,]
             [$($defaults)* $field: $default,]
-            [$($params)* (<$ty as $crate::toys::schema::Schema>::params());]
+            [$($params)* (<$ty as $crate::schema::Schema>::params());]
             $($rest)*);
     };
     (@munch $metas:tt $name:ident [$($fields:tt)*] [$($defaults:tt)*] [$($params:tt)*]
@@ -125,9 +125,9 @@ macro_rules! config {
         $crate::config!(@munch $metas $name
             [$($fields)* #[doc = $help] pub $field: $ty,]
             [$($defaults)* $field: $default,]
-            [$($params)* (vec![$crate::toys::schema::ParamSpec {
+            [$($params)* (vec![$crate::schema::ParamSpec {
                 name: stringify!($field),
-                kind: $crate::toys::schema::kind::$kind::<$ty>($($arg),*),
+                kind: $crate::schema::kind::$kind::<$ty>($($arg),*),
                 help: $help,
             }]);]
             $($rest)*);
@@ -141,8 +141,8 @@ macro_rules! config {
                 $name { $($defaults)* }
             }
         }
-        impl $crate::toys::schema::Schema for $name {
-            fn params() -> Vec<$crate::toys::schema::ParamSpec> {
+        impl $crate::schema::Schema for $name {
+            fn params() -> Vec<$crate::schema::ParamSpec> {
                 let mut out = Vec::new();
                 $(out.extend($params);)*
                 out
