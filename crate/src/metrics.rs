@@ -108,9 +108,10 @@ pub fn name(arm: Arm, split: Split, quantity: Quantity) -> String {
     if split.id.is_empty() { format!("{}/{}", arm.id, quantity.id) } else { format!("{}/{}/{}", arm.id, split.id, quantity.id) }
 }
 
-/// `x` as a percentage with no decimals, for verdict lines.
+/// `x` as a percentage for verdict lines: whole percents, and two decimals below 1% so that a
+/// rare error does not read as none.
 pub fn percent(x: f32) -> String {
-    format!("{:.0}%", 100.0 * x)
+    if x > 0.0 && x < 0.01 { format!("{:.2}%", 100.0 * x) } else { format!("{:.0}%", 100.0 * x) }
 }
 
 /// A value recorded at an evaluation point, read back later with every other one.

@@ -3,15 +3,16 @@
 //! strings, while its read errors out of distribution (sparse FFL(0.98) and dense FFL(0.1)
 //! strings) stay clearly above that. The recurrent baseline, a 1-layer LSTM trained on the same
 //! batches, makes no read errors at all on any of the three test sets, as the paper reports for
-//! its LSTM. Shorter strings than the toy's defaults and the loss at the reads only keep this to
-//! well under a minute on the CPU backend.
+//! its LSTM. Shorter strings than the toy's defaults keep this to well under a minute on the CPU
+//! backend.
 
 use crate::support::{build, figures, step, table};
 
 const BUDGET: u64 = 600;
-/// Strings of 32 tokens, and the loss at the reads only, which learns the register in a few
-/// hundred steps instead of the ~2,000 that the next-token loss at every position takes.
-const SMALL: [(&str, &str); 4] = [("seq_len", "32"), ("loss", "reads"), ("test_strings", "256"), ("eval_every", "100")];
+/// Strings of 32 tokens and fewer test strings. One seed only: at this size seed 1 still misreads
+/// a few percent of in-distribution reads at step 1,000; the defaults' count over seeds 0–9 is in
+/// docs/reproductions.md.
+const SMALL: [(&str, &str); 3] = [("seq_len", "32"), ("test_strings", "256"), ("eval_every", "100")];
 const TESTS: [&str; 3] = ["in_dist", "sparse", "dense"];
 
 #[test]
@@ -49,15 +50,17 @@ fn reads_are_nearly_perfect_in_distribution_but_glitch_out_of_distribution() {
 
 const TINY: [(&str, &str); 5] = [("seq_len", "16"), ("d_model", "16"), ("layers", "1"), ("test_strings", "32"), ("eval_every", "5")];
 
-fn tiny(key: &'static str, value: &'static str) -> crate::support::Rows {
-    let set: Vec<(&str, &str)> = TINY.iter().copied().chain([(key, value)]).collect();
+fn tiny(changes: &[(&'static str, &'static str)]) -> crate::support::Rows {
+    let set: Vec<(&str, &str)> = TINY.iter().chain(changes).copied().collect();
     step(&mut build("flipflop", &set), 5)
 }
 
 #[test]
 fn the_regularization_switch_changes_training() {
-    let run = |reg| tiny("regularization", reg);
-    let (none, dropout, decay, sharpening) = (run("none"), run("dropout"), run("weight_decay"), run("sharpening"));
+    let run = |reg| tiny(&[("regularization", reg)]);
+    // A penalty weight large enough to move the loss within 5 steps of the reads-only loss.
+    let sharpening = tiny(&[("regularization", "sharpening"), ("sharpening", "0.01")]);
+    let (none, dropout, decay) = (run("none"), run("dropout"), run("weight_decay"));
     const LOSS: &str = "transformer/train/loss";
     assert_eq!(none.0.0[0], dropout.0.0[0], "step 0 is measured before any update, without dropout");
     assert_ne!(none.at(5, LOSS), dropout.at(5, LOSS), "dropout does not change the training loss");
@@ -70,7 +73,7 @@ fn the_regularization_switch_changes_training() {
 
 #[test]
 fn the_recurrent_arm_leaves_the_transformer_unchanged() {
-    let (with, without) = (tiny("recurrent", "lstm"), tiny("recurrent", "none"));
+    let (with, without) = (tiny(&[("recurrent", "lstm")]), tiny(&[("recurrent", "none")]));
     assert_eq!((with.0.0[0].names.len(), without.0.0[0].names.len()), (8, 4), "the LSTM adds its four metrics");
     for (a, b) in with.0.0.iter().zip(&without.0) {
         for name in b.names.iter() {

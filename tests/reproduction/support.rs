@@ -33,6 +33,9 @@ pub fn figures(toy: &mut Box<dyn Toy>) -> Vec<Figure> {
     pollster::block_on(toy.figures()).unwrap()
 }
 
+/// The seeds every claim is checked on: a claim must not hold on one lucky seed only.
+pub const SEEDS: [&str; 3] = ["0", "1", "2"];
+
 /// `steps` steps of `toy` on the CPU: its rows.
 pub fn run(toy: &str, set: &[(&str, &str)], steps: u64) -> Rows {
     step(&mut build(toy, set), steps)
