@@ -326,6 +326,20 @@ impl Tensor {
         self.0.storage.borrow_mut()
     }
 
+    /// Overwrites the values with `data` (same length) on either device, in program order: to
+    /// start one model from another's weights.
+    pub fn overwrite(&self, data: &[f32]) -> Result<()> {
+        if data.len() != self.numel() {
+            return Err(Error::msg(format!("overwrite: {} values for a tensor of shape {:?}", data.len(), self.shape())));
+        }
+        match (&mut *self.storage_mut(), self.device()) {
+            (Storage::Cpu(v), _) => v.copy_from_slice(data),
+            (Storage::Gpu(b), Device::Gpu(g)) => g.write(b, data),
+            (Storage::Gpu(_), Device::Cpu) => unreachable!("a GPU buffer lives on a GPU device"),
+        }
+        Ok(())
+    }
+
     /// The values, read back from the device (asynchronously on the GPU, as a browser requires).
     pub async fn to_vec(&self) -> Result<Vec<f32>> {
         Ok(read_all(&[self]).await?.pop().expect("one tensor"))
